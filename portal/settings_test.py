@@ -1,0 +1,35 @@
+"""Test settings: production settings with fast, local, deterministic overrides."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
+
+from portal.settings import *  # noqa: E402,F401,F403
+from portal.settings import BASE_DIR, env, sqlite_for_concurrency  # noqa: E402
+
+SECRET_KEY = "test-only-not-secret"
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+
+# The second CI pass sets TEST_DATABASE_URL / TEST_CACHE_URL to run the same suite on PostgreSQL and Redis.
+DATABASES = {"default": env.db("TEST_DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not :memory:, so that live_server threads and concurrency tests see one database.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
+sqlite_for_concurrency(DATABASES["default"])
+CACHES = {"default": env.cache("TEST_CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    CACHES["default"]["KEY_PREFIX"] = f"restoredesk-test-{os.getpid()}"
+
+VB365_URL = "https://upstream.invalid"
+VB365_USERNAME = "svc-restore"
+VB365_PASSWORD = "not-a-real-password"
+VB365_API_VERSION = 8
+VB365_VERIFY_TLS = "true"
+VB365_CONNECT_TIMEOUT = 2.0
+VB365_READ_TIMEOUT = 5.0
+VB365_MAX_RETRIES = 0

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from sessions_app import selectors
+
+
+def portal(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    return {
+        "portal_role": selectors.user_role(user),
+        "can_start": selectors.can_start(user),
+        "can_review_all": selectors.can_review_all(user),
+        "can_view_audit": selectors.can_view_audit(user),
+        "vb365_api_version": settings.VB365_API_VERSION,
+    }

@@ -1,0 +1,188 @@
+"""Forms validate and normalise what people type. They never save, call VB365 or write audit rows."""
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from datetime import datetime, timedelta
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from sessions_app import exceptions
+from sessions_app.models import AuditAction, AuditOutcome, Organization, SessionOrigin, SessionResult, SessionState, Workload
+from sessions_app.selectors import SESSION_ORDERINGS
+
+POINT_LATEST = "latest"
+POINT_CUSTOM = "custom"
+POINT_RESTORE_POINT = "restore_point"
+
+
+class StartSessionForm(forms.Form):
+    """The start form. `organizations`, `workloads` and `restore_points` come from the view (selectors, VB365)."""
+
+    submission_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), to_field_name="upstream_id",
+                                          empty_label="Choose an organization")
+    point_choice = forms.ChoiceField(
+        label="Point in time",
+        choices=[(POINT_LATEST, "Latest backup"), (POINT_CUSTOM, "A date and time"),
+                 (POINT_RESTORE_POINT, "A restore point")],
+        initial=POINT_LATEST, widget=forms.RadioSelect,
+    )
+    point_in_time = forms.DateTimeField(
+        required=False, label="Date and time (your time zone)",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
+    )
+    restore_point = forms.ChoiceField(required=False, label="Restore point", choices=())
+    workload = forms.ChoiceField(choices=Workload.choices, initial=Workload.EXCHANGE)
+    show_deleted = forms.BooleanField(required=False, label="Show deleted items")
+    show_all_versions = forms.BooleanField(required=False, label="Show all versions")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
+                             error_messages={"required": exceptions.REASON_REQUIRED})
+    scope = forms.CharField(required=False, max_length=2000, label="Scope or ticket",
+                            widget=forms.TextInput(attrs={"placeholder": "e.g. mailbox of j.doe, INC-1234"}))
+    on_behalf_of = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False,
+                                          to_field_name="username", label="On behalf of")
+    ticket = forms.CharField(required=False, max_length=128, label="Ticket reference")
+
+    def __init__(self, *args: Any, organizations: Any, workloads: tuple[str, ...],
+                 restore_points: list[tuple[str, datetime]] | None = None, on_behalf_users: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+        self.fields["workload"].choices = [(value, label) for value, label in Workload.choices if value in workloads]
+        self._restore_points = dict(restore_points or [])
+        self.fields["restore_point"].choices = [("", "Choose a restore point")] + [
+            (point_id, timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z"))
+            for point_id, moment in (restore_points or [])
+        ]
+        if on_behalf_users is None:
+            del self.fields["on_behalf_of"]
+            del self.fields["ticket"]
+        else:
+            self.fields["on_behalf_of"].queryset = on_behalf_users
+
+    def clean_submission_key(self) -> str:
+        value = self.cleaned_data["submission_key"]
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise forms.ValidationError("This form is out of date; reload the page.") from None
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(exceptions.REASON_REQUIRED)
+        return str(reason)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        choice = cleaned.get("point_choice")
+        organization = cleaned.get("organization")
+        if organization is not None and not organization.is_backed_up:
+            self.add_error("organization", exceptions.ORGANIZATION_NEVER_BACKED_UP)
+        if choice == POINT_CUSTOM:
+            moment = cleaned.get("point_in_time")
+            if moment is None:
+                if "point_in_time" not in self.errors:
+                    self.add_error("point_in_time", "Enter a date and time, or choose the latest backup.")
+            elif moment > timezone.now():
+                self.add_error("point_in_time", exceptions.POINT_IN_TIME_IN_FUTURE)
+        elif choice == POINT_RESTORE_POINT:
+            point_id = cleaned.get("restore_point")
+            if not point_id or point_id not in self._restore_points:
+                self.add_error("restore_point", "Choose one of the restore points in the list.")
+        if cleaned.get("on_behalf_of") is not None and not (cleaned.get("ticket") or "").strip():
+            self.add_error("ticket", exceptions.ON_BEHALF_REQUIRES_TICKET)
+        return cleaned
+
+    def chosen_point_in_time(self) -> datetime | None:
+        """None for the latest backup; an aware datetime otherwise."""
+        choice = self.cleaned_data["point_choice"]
+        if choice == POINT_CUSTOM:
+            return self.cleaned_data["point_in_time"]  # type: ignore[no-any-return]
+        if choice == POINT_RESTORE_POINT:
+            return self._restore_points[self.cleaned_data["restore_point"]]
+        return None
+
+
+class SessionFilterForm(forms.Form):
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), required=False,
+                                          to_field_name="upstream_id", empty_label="All organizations")
+    workload = forms.ChoiceField(choices=[("", "All workloads"), *Workload.choices], required=False)
+    state = forms.ChoiceField(choices=[("", "Any state"), *SessionState.choices], required=False)
+    result = forms.ChoiceField(choices=[("", "Any result"), *SessionResult.choices], required=False)
+    requested_by = forms.CharField(required=False, max_length=150, label="Requester")
+    initiated_by = forms.CharField(required=False, max_length=255, label="Initiator")
+    origin = forms.ChoiceField(choices=[("", "Any origin"), *SessionOrigin.choices], required=False)
+    started_after = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    started_before = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    search = forms.CharField(required=False, max_length=200, label="Reason or scope contains")
+    ordering = forms.ChoiceField(choices=[(key, key.capitalize()) for key in SESSION_ORDERINGS], required=False)
+
+    def __init__(self, *args: Any, organizations: Any, review: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+        if not review:
+            del self.fields["initiated_by"]
+            del self.fields["origin"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        after, before = cleaned.get("started_after"), cleaned.get("started_before")
+        if after and before and after > before:
+            self.add_error("started_before", "The end date is before the start date.")
+        return cleaned
+
+    def as_filters(self) -> dict[str, Any]:
+        """Keyword arguments for selectors.restore_session_list. Dates are whole days in the user's time zone."""
+        data = self.cleaned_data
+        organization = data.get("organization")
+        filters = {key: data.get(key) or None for key in
+                   ("workload", "state", "result", "requested_by", "initiated_by", "origin", "search", "ordering")}
+        filters["organization"] = str(organization.upstream_id) if organization else None
+        filters["started_after"] = _day_start(data.get("started_after"))
+        filters["started_before"] = _day_start(data["started_before"] + timedelta(days=1)) if data.get("started_before") else None
+        return filters
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.CharField(required=False, max_length=150)
+    action = forms.ChoiceField(choices=[("", "Any action"), *AuditAction.choices], required=False)
+    organization = forms.ModelChoiceField(queryset=Organization.objects.all(), required=False,
+                                          to_field_name="upstream_id", empty_label="All organizations")
+    workload = forms.ChoiceField(choices=[("", "All workloads"), *Workload.choices], required=False)
+    outcome = forms.ChoiceField(choices=[("", "Any result"), *AuditOutcome.choices], required=False, label="Result")
+    created_after = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    created_before = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    search = forms.CharField(required=False, max_length=200, label="Reason contains")
+
+    def as_filters(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        organization = data.get("organization")
+        return {
+            "actor": data.get("actor") or None, "action": data.get("action") or None,
+            "organization": str(organization.upstream_id) if organization else None,
+            "workload": data.get("workload") or None, "outcome": data.get("outcome") or None,
+            "created_after": _day_start(data.get("created_after")),
+            "created_before": _day_start(data["created_before"] + timedelta(days=1)) if data.get("created_before") else None,
+            "search": data.get("search") or None,
+        }
+
+
+class ProfileForm(forms.Form):
+    time_zone = forms.ChoiceField(required=False, label="Time zone")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zones = sorted(zoneinfo.available_timezones())
+        self.fields["time_zone"].choices = [("", "Use my browser's time zone"), *[(zone, zone) for zone in zones]]
+
+
+def _day_start(day: Any) -> datetime | None:
+    if day is None:
+        return None
+    return timezone.make_aware(datetime(day.year, day.month, day.day), timezone.get_current_timezone())

@@ -1,0 +1,254 @@
+"""Every read that is more than a primary-key lookup, and who may see what.
+
+Visibility (the same in pages, API and admin):
+- admin, helpdesk, auditor: every organization and session;
+- operator: only organizations (and workloads) of their access grants;
+- tenant: only their own organization;
+- anyone else: nothing.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from sessions_app.models import (
+    AccessGrant,
+    AuditEvent,
+    Organization,
+    RestoreSession,
+    RestoreSessionEvent,
+    Role,
+    StartRequest,
+    SyncRun,
+)
+
+AnyUser = AbstractBaseUser | AnonymousUser
+SEE_EVERYTHING = {Role.ADMIN, Role.HELPDESK, Role.AUDITOR}
+SESSION_ORDERINGS = {
+    "newest": ("-creation_time", "-id"),
+    "oldest": ("creation_time", "id"),
+    "organization": ("organization_name", "-creation_time", "-id"),
+    "state": ("state", "-creation_time", "-id"),
+    "requester": ("requested_by__username", "-creation_time", "-id"),
+}
+
+
+def user_role(user: AnyUser) -> Role | None:
+    """The one role that decides what the user may do; None for no access. Cached on the user object."""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return None
+    cached = getattr(user, "_portal_role", "unset")
+    if cached != "unset":
+        return cached  # type: ignore[no-any-return]
+    role: Role | None
+    if getattr(user, "is_superuser", False):
+        role = Role.ADMIN
+    elif _tenant_organization_id(user) is not None:
+        role = Role.TENANT
+    else:
+        names = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+        role = next((r for r in (Role.ADMIN, Role.HELPDESK, Role.AUDITOR, Role.OPERATOR) if r.value in names), None)
+    user._portal_role = role  # type: ignore[union-attr]
+    return role
+
+
+def _tenant_organization_id(user: AnyUser) -> int | None:
+    profile = getattr(user, "profile", None) if _has_profile(user) else None
+    return profile.tenant_organization_id if profile is not None else None
+
+
+def _has_profile(user: AnyUser) -> bool:
+    try:
+        user.profile  # type: ignore[union-attr]
+    except Exception:  # RelatedObjectDoesNotExist
+        return False
+    return True
+
+
+def can_start(user: AnyUser) -> bool:
+    return user_role(user) in {Role.OPERATOR, Role.HELPDESK, Role.ADMIN, Role.TENANT}
+
+
+def can_act_on_behalf(user: AnyUser) -> bool:
+    return user_role(user) in {Role.HELPDESK, Role.ADMIN}
+
+
+def can_view_audit(user: AnyUser) -> bool:
+    return user_role(user) in {Role.AUDITOR, Role.ADMIN}
+
+
+def can_review_all(user: AnyUser) -> bool:
+    return user_role(user) in SEE_EVERYTHING
+
+
+def can_stop(user: AnyUser, session: RestoreSession) -> bool:
+    role = user_role(user)
+    if role in {Role.HELPDESK, Role.ADMIN}:
+        return True
+    if role in {Role.OPERATOR, Role.TENANT}:
+        return _visible_sessions(user).filter(pk=session.pk).exists()
+    return False
+
+
+def _grant_filter(user: AnyUser, *, organization_field: str, workload_field: str) -> Q:
+    grants = AccessGrant.objects.filter(user=user).values_list("organization_id", "workload")  # type: ignore[misc]
+    condition = Q(pk__in=[])
+    for organization_id, workload in grants:
+        clause = Q(**{organization_field: organization_id})
+        if workload:
+            clause &= Q(**{workload_field: workload})
+        condition |= clause
+    return condition
+
+
+def _visible_sessions(user: AnyUser) -> QuerySet[RestoreSession]:
+    role = user_role(user)
+    sessions = RestoreSession.objects.all()
+    if role in SEE_EVERYTHING:
+        return sessions
+    if role == Role.TENANT:
+        return sessions.filter(organization_id=_tenant_organization_id(user))
+    if role == Role.OPERATOR:
+        return sessions.filter(_grant_filter(user, organization_field="organization_id", workload_field="workload"))
+    return sessions.none()
+
+
+def organization_list(*, user: AnyUser) -> QuerySet[Organization]:
+    role = user_role(user)
+    organizations = Organization.objects.all()
+    if role in SEE_EVERYTHING:
+        return organizations
+    if role == Role.TENANT:
+        return organizations.filter(pk=_tenant_organization_id(user))
+    if role == Role.OPERATOR:
+        return organizations.filter(grants__user=user).distinct()
+    return organizations.none()
+
+
+def organization_get(*, user: AnyUser, upstream_id: str | uuid.UUID) -> Organization | None:
+    try:
+        key = uuid.UUID(str(upstream_id))
+    except ValueError:
+        return None
+    return organization_list(user=user).filter(upstream_id=key).first()
+
+
+def workloads_allowed(*, user: AnyUser, organization: Organization) -> set[str] | None:
+    """The workloads the user may restore in this organization; None means every workload."""
+    if user_role(user) != Role.OPERATOR:
+        return None
+    grants = set(AccessGrant.objects.filter(user=user, organization=organization)  # type: ignore[misc]
+                 .values_list("workload", flat=True))
+    if not grants or "" in grants:
+        return None if grants else set()
+    return grants
+
+
+def restore_session_list(
+    *,
+    user: AnyUser,
+    organization: str | None = None,
+    workload: str | None = None,
+    state: str | None = None,
+    result: str | None = None,
+    requested_by: str | None = None,
+    initiated_by: str | None = None,
+    origin: str | None = None,
+    started_after: datetime | None = None,
+    started_before: datetime | None = None,
+    search: str | None = None,
+    ordering: str | None = None,
+) -> QuerySet[RestoreSession]:
+    """Cached sessions the user may see, filtered and ordered. `organization` is an upstream id."""
+    sessions = _visible_sessions(user).select_related("organization", "requested_by", "on_behalf_of")
+    if organization:
+        try:
+            sessions = sessions.filter(organization__upstream_id=uuid.UUID(str(organization)))
+        except ValueError:
+            return sessions.none()
+    filters: dict[str, Any] = {
+        "workload": workload, "state": state, "result": result, "origin": origin,
+        "creation_time__gte": started_after, "creation_time__lt": started_before,
+    }
+    sessions = sessions.filter(**{key: value for key, value in filters.items() if value not in (None, "")})
+    if requested_by:
+        sessions = sessions.filter(requested_by__username=requested_by)
+    if initiated_by:
+        sessions = sessions.filter(initiated_by__icontains=initiated_by)
+    if search:
+        sessions = sessions.filter(
+            Q(reason__icontains=search) | Q(scope__icontains=search) | Q(ticket__icontains=search)
+            | Q(upstream_reason__icontains=search) | Q(scope_name__icontains=search)
+        )
+    return sessions.order_by(*SESSION_ORDERINGS.get(ordering or "newest", SESSION_ORDERINGS["newest"]))
+
+
+def restore_session_get(*, user: AnyUser, upstream_id: str | uuid.UUID) -> RestoreSession | None:
+    try:
+        key = uuid.UUID(str(upstream_id))
+    except ValueError:
+        return None
+    return (_visible_sessions(user).select_related("organization", "requested_by", "on_behalf_of")
+            .filter(upstream_id=key).first())
+
+
+def working_sessions_of(*, user: AnyUser) -> QuerySet[RestoreSession]:
+    """The dashboard: sessions this user asked for (or that were asked for on their behalf) that still work."""
+    return (_visible_sessions(user).filter(Q(requested_by=user) | Q(on_behalf_of=user), state="working")  # type: ignore[misc]
+            .select_related("organization").order_by("-creation_time"))
+
+
+def restore_session_events(*, session: RestoreSession) -> QuerySet[RestoreSessionEvent]:
+    return session.events.order_by("order", "id")
+
+
+def failed_start_requests(*, user: AnyUser, limit: int = 5) -> QuerySet[StartRequest]:
+    return (StartRequest.objects.filter(requested_by=user, status=StartRequest.Status.FAILED)  # type: ignore[misc]
+            .select_related("organization").order_by("-created_at")[:limit])
+
+
+def latest_sync_run() -> SyncRun | None:
+    return SyncRun.objects.order_by("-started_at").first()
+
+
+def audit_event_list(
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    organization: str | None = None,
+    workload: str | None = None,
+    outcome: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    search: str | None = None,
+) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.all()
+    filters: dict[str, Any] = {
+        "actor_username": actor, "action": action, "organization_id": organization, "workload": workload,
+        "outcome": outcome, "created_at__gte": created_after, "created_at__lt": created_before,
+    }
+    events = events.filter(**{key: value for key, value in filters.items() if value not in (None, "")})
+    if search:
+        events = events.filter(Q(reason__icontains=search) | Q(scope__icontains=search) | Q(ticket__icontains=search))
+    return events.order_by("-sequence")
+
+
+def session_activity(*, since: datetime, field: str) -> list[tuple[Any, str, int]]:
+    """(day, value of `field`, count) for sessions created since `since`, in the active time zone's days."""
+    rows = (RestoreSession.objects.filter(creation_time__gte=since)
+            .annotate(day=TruncDate("creation_time", tzinfo=timezone.get_current_timezone()))
+            .values_list("day", field).annotate(count=Count("id")).order_by("day", field))
+    return [(day, value or "unknown", count) for day, value, count in rows]
+
+
+def top_counts(*, since: datetime, field: str, limit: int = 10) -> list[tuple[str, int]]:
+    """The most frequent values of `field` among sessions created since `since`."""
+    rows = (RestoreSession.objects.filter(creation_time__gte=since).values_list(field)
+            .annotate(count=Count("id")).order_by("-count", field)[:limit])
+    return [(value or "—", count) for value, count in rows]

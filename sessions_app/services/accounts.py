@@ -1,0 +1,79 @@
+"""People and what they may do: roles, access grants, profiles. Every change is audited."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db import transaction
+
+from sessions_app.models import AccessGrant, AuditAction, Organization, Role, UserProfile
+from sessions_app.services.audit import audit_event_record
+
+STAFF_ROLES = {Role.ADMIN}
+
+
+def profile_update(*, user: AbstractBaseUser, time_zone: str) -> UserProfile:
+    profile, _ = UserProfile.objects.get_or_create(user=user)
+    profile.time_zone = time_zone
+    profile.save(update_fields=["time_zone", "updated_at"])
+    return profile
+
+
+def user_role_set(*, user: AbstractBaseUser, role: Role, actor: AbstractBaseUser | None = None) -> None:
+    """Make `role` the user's only portal role (admins also get Django admin access)."""
+    with transaction.atomic():
+        portal_groups = Group.objects.filter(name__in=[r.value for r in Role])
+        user.groups.remove(*portal_groups)  # type: ignore[attr-defined]
+        if role != Role.TENANT:
+            user.groups.add(Group.objects.get_or_create(name=role.value)[0])  # type: ignore[attr-defined]
+        user.is_staff = role in STAFF_ROLES  # type: ignore[attr-defined]
+        user.is_superuser = role == Role.ADMIN  # type: ignore[attr-defined]
+        user.save(update_fields=["is_staff", "is_superuser"])
+    audit_event_record(action=AuditAction.ROLE_CHANGE, actor=actor, actor_username="system" if actor is None else "",
+                       details={"user": user.get_username(), "role": role.value})
+
+
+def user_create(*, username: str, password: str, role: Role, organizations: Iterable[Organization] = (),
+                workloads: Iterable[str] = (), actor: AbstractBaseUser | None = None) -> AbstractBaseUser:
+    """Create (or update) a portal user with one role and, for operators, access grants."""
+    user_model = get_user_model()
+    with transaction.atomic():
+        user, _ = user_model.objects.get_or_create(username=username)
+        user.set_password(password)
+        user.save()
+        UserProfile.objects.get_or_create(user=user)
+    user_role_set(user=user, role=role, actor=actor)
+    for organization in organizations:
+        grants_set(user=user, organization=organization, workloads=list(workloads), actor=actor)
+    return user  # type: ignore[no-any-return]
+
+
+def grants_set(*, user: AbstractBaseUser, organization: Organization, workloads: list[str],
+               actor: AbstractBaseUser | None = None) -> list[AccessGrant]:
+    """Replace the user's grants on one organization: the given workloads, or every workload if none."""
+    with transaction.atomic():
+        AccessGrant.objects.filter(user=user, organization=organization).delete()
+        grants = [AccessGrant.objects.create(user=user, organization=organization, workload=workload)
+                  for workload in (workloads or [""])]
+    audit_event_record(action=AuditAction.GRANT_CHANGE, actor=actor, actor_username="system" if actor is None else "",
+                       organization=organization,
+                       details={"user": user.get_username(), "workloads": workloads or ["all"]})
+    return grants
+
+
+def grant_add(*, user: AbstractBaseUser, organization: Organization, workload: str = "",
+              actor: AbstractBaseUser | None = None) -> AccessGrant:
+    """Add one grant (blank workload: every workload) unless the user already has it."""
+    grant, _ = AccessGrant.objects.get_or_create(user=user, organization=organization, workload=workload)
+    audit_event_record(action=AuditAction.GRANT_CHANGE, actor=actor, actor_username="system" if actor is None else "",
+                       organization=organization, details={"user": user.get_username(), "workload": workload or "all"})
+    return grant
+
+
+def grant_revoke(*, grant: AccessGrant, actor: AbstractBaseUser | None = None) -> None:
+    details = {"user": grant.user.get_username(), "workload": grant.workload or "all", "revoked": True}
+    organization = grant.organization
+    grant.delete()
+    audit_event_record(action=AuditAction.GRANT_CHANGE, actor=actor, actor_username="system" if actor is None else "",
+                       organization=organization, details=details)

@@ -1,0 +1,416 @@
+"""Starting, stopping and refreshing restore sessions: the upstream call first, then short local writes.
+
+A start is recorded as a StartRequest before anything is sent, so the reason survives every failure, and
+the (user, key) pair makes a resubmitted form or a retried API call return the first result.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from sessions_app import exceptions, selectors
+from sessions_app.models import (
+    AuditAction,
+    AuditOutcome,
+    Organization,
+    RestoreSession,
+    RestoreSessionEvent,
+    SessionOrigin,
+    SessionState,
+    StartRequest,
+)
+from sessions_app.services.audit import audit_event_record
+from sessions_app.upstream import client as upstream
+from sessions_app.upstream import errors
+from sessions_app.upstream.types import RestoreSessionDTO
+
+logger = logging.getLogger(__name__)
+
+# A failed attempt with one of these may be tried again with the same key; other failures are replayed.
+RETRYABLE_ERROR_KINDS = {"UpstreamUnavailable", "UpstreamTimeout", "UpstreamBadResponse", "UpstreamAuthError"}
+# How far apart the portal's and VB365's clocks may be for a session created "during" an attempt.
+CLOCK_SKEW = timedelta(seconds=30)
+EVENT_FIELDS = ("type", "status", "title", "message", "order", "start_time", "end_time", "duration", "item_name",
+                "item_type", "item_size_bytes", "source", "target", "raw", "fetched_at")
+
+
+def restore_session_start(
+    *,
+    actor: AbstractBaseUser,
+    key: str,
+    organization: Organization,
+    workload: str,
+    reason: str,
+    point_in_time: datetime | None = None,
+    restore_point_id: str = "",
+    show_deleted: bool = False,
+    show_all_versions: bool = False,
+    scope: str = "",
+    ticket: str = "",
+    on_behalf_of: AbstractBaseUser | None = None,
+    client_address: str = "",
+    client: upstream.UpstreamClient | None = None,
+) -> RestoreSession:
+    """Start one upstream session for this submission and return its local record.
+
+    `point_in_time=None` means the latest backup. Raises PortalError subclasses for refused requests (no
+    upstream call is made) and UpstreamError when VB365 fails; in both cases the reason stays recorded
+    (StartRequest, audit trail). The same `key` from the same actor never starts a second session.
+    """
+    client = client or upstream.get_client()
+    _check_start_allowed(actor=actor, organization=organization, workload=workload, on_behalf_of=on_behalf_of,
+                         ticket=ticket, client=client)
+    if not reason.strip():
+        raise exceptions.StartRefused(exceptions.REASON_REQUIRED, extra={"fields": {"reason": [exceptions.REASON_REQUIRED]}})
+    _check_point_in_time(organization=organization, point_in_time=point_in_time)
+    wanted = {
+        "organization": organization, "workload": workload, "point_in_time": point_in_time,
+        "latest": point_in_time is None, "restore_point_id": restore_point_id, "show_deleted": show_deleted,
+        "show_all_versions": show_all_versions, "reason": reason.strip(), "scope": scope.strip(),
+        "ticket": ticket.strip(), "on_behalf_of": on_behalf_of,
+    }
+    request, claimed = _claim(actor=actor, key=key, wanted=wanted)
+    if not claimed:
+        return _replay(request=request, actor=actor, client=client, client_address=client_address)
+    return _perform_start(request=request, actor=actor, client=client, client_address=client_address)
+
+
+def _check_start_allowed(*, actor: AbstractBaseUser, organization: Organization, workload: str,
+                         on_behalf_of: AbstractBaseUser | None, ticket: str,
+                         client: upstream.UpstreamClient) -> None:
+    if selectors.organization_get(user=actor, upstream_id=organization.upstream_id) is None:
+        _deny(actor, organization, workload, "organization outside the user's grants")
+        raise exceptions.NotVisible("No such organization.")
+    if not selectors.can_start(actor):
+        _deny(actor, organization, workload, "role may not start sessions")
+        raise exceptions.NotAllowed(exceptions.NOT_ALLOWED)
+    if on_behalf_of is not None:
+        if not selectors.can_act_on_behalf(actor):
+            _deny(actor, organization, workload, "role may not act on behalf of others")
+            raise exceptions.NotAllowed(exceptions.ON_BEHALF_NOT_ALLOWED)
+        if not ticket.strip():
+            raise exceptions.StartRefused(exceptions.ON_BEHALF_REQUIRES_TICKET,
+                                          extra={"fields": {"ticket": [exceptions.ON_BEHALF_REQUIRES_TICKET]}})
+    if workload not in client.dialect.workloads:
+        message = exceptions.WORKLOAD_NOT_SUPPORTED.format(version=client.dialect.version, workload=workload)
+        raise exceptions.StartRefused(message, extra={"fields": {"workload": [message]}})
+    allowed = selectors.workloads_allowed(user=actor, organization=organization)
+    if allowed is not None and workload not in allowed:
+        _deny(actor, organization, workload, "workload outside the user's grants")
+        message = exceptions.WORKLOAD_NOT_GRANTED.format(workload=workload)
+        raise exceptions.StartRefused(message, extra={"fields": {"workload": [message]}})
+
+
+def _check_point_in_time(*, organization: Organization, point_in_time: datetime | None) -> None:
+    if not organization.is_backed_up:
+        raise exceptions.StartRefused(exceptions.ORGANIZATION_NEVER_BACKED_UP,
+                                      extra={"fields": {"organization": [exceptions.ORGANIZATION_NEVER_BACKED_UP]}})
+    if point_in_time is not None and point_in_time > timezone.now():
+        raise exceptions.StartRefused(exceptions.POINT_IN_TIME_IN_FUTURE,
+                                      extra={"fields": {"point_in_time": [exceptions.POINT_IN_TIME_IN_FUTURE]}})
+
+
+def _deny(actor: AbstractBaseUser, organization: Organization, workload: str, why: str) -> None:
+    audit_event_record(action=AuditAction.ACCESS_DENIED, actor=actor, outcome=AuditOutcome.DENIED,
+                       organization=organization, workload=workload, details={"operation": "start", "why": why})
+
+
+def _claim(*, actor: AbstractBaseUser, key: str, wanted: dict[str, Any]) -> tuple[StartRequest, bool]:
+    """Insert the StartRequest; (row, True) for the caller that inserted it, (existing row, False) otherwise."""
+    try:
+        with transaction.atomic():
+            return StartRequest.objects.create(requested_by=actor, key=key, **wanted), True
+    except IntegrityError:
+        existing = StartRequest.objects.select_related("session", "organization").get(requested_by=actor, key=key)
+    if any(getattr(existing, name) != wanted[name]
+           for name in ("organization", "workload", "reason", "latest", "show_deleted", "show_all_versions")):
+        raise exceptions.Conflict(exceptions.IDEMPOTENCY_KEY_REUSED)
+    return existing, False
+
+
+def _replay(*, request: StartRequest, actor: AbstractBaseUser, client: upstream.UpstreamClient,
+            client_address: str) -> RestoreSession:
+    """The answer for a repeated submission: the first session, the first error, or a fresh try."""
+    request = _wait_while_pending(request, client)
+    if request.status == StartRequest.Status.STARTED and request.session is not None:
+        return request.session
+    if request.status == StartRequest.Status.FAILED:
+        if request.error_kind not in RETRYABLE_ERROR_KINDS:
+            raise exceptions.StartFailed(request.error_message, extra={"upstream_error": request.error_kind})
+        if _reclaim(request, from_status=StartRequest.Status.FAILED):
+            return _perform_start(request=request, actor=actor, client=client, client_address=client_address)
+        return _replay(request=request, actor=actor, client=client, client_address=client_address)
+    if _reclaim(request, from_status=StartRequest.Status.PENDING, stale_before=_stale_deadline(client)):
+        return _perform_start(request=request, actor=actor, client=client, client_address=client_address)
+    raise exceptions.Conflict(exceptions.START_IN_PROGRESS)
+
+
+def _wait_while_pending(request: StartRequest, client: upstream.UpstreamClient) -> StartRequest:
+    deadline = time.monotonic() + sum(client.config.timeout) + 2
+    while request.status == StartRequest.Status.PENDING and time.monotonic() < deadline:
+        time.sleep(0.2)
+        request = StartRequest.objects.select_related("session", "organization").get(pk=request.pk)
+    return request
+
+
+def _stale_deadline(client: upstream.UpstreamClient) -> datetime:
+    # A pending row older than a full upstream round-trip (twice over) belongs to a worker that died.
+    return timezone.now() - timedelta(seconds=2 * sum(client.config.timeout) + 5)
+
+
+def _reclaim(request: StartRequest, *, from_status: str, stale_before: datetime | None = None) -> bool:
+    """Atomically move the row back to pending; True for the one caller that did."""
+    rows = StartRequest.objects.filter(pk=request.pk, status=from_status)
+    if stale_before is not None:
+        rows = rows.filter(updated_at__lt=stale_before)
+    claimed = rows.update(status=StartRequest.Status.PENDING, error_kind="", error_message="",
+                          updated_at=timezone.now()) == 1
+    if claimed:
+        request.refresh_from_db()
+    return claimed
+
+
+def _perform_start(*, request: StartRequest, actor: AbstractBaseUser, client: upstream.UpstreamClient,
+                   client_address: str) -> RestoreSession:
+    organization = request.organization
+    audit_common: dict[str, Any] = {
+        "actor": actor, "organization": organization, "workload": request.workload, "reason": request.reason,
+        "scope": request.scope, "ticket": request.ticket, "client_address": client_address,
+        "on_behalf_of_username": request.on_behalf_of.get_username() if request.on_behalf_of else "",
+    }
+    audit_event_record(action=AuditAction.SESSION_START_ATTEMPT, details=_request_details(request), **audit_common)
+    started_at = timezone.now()
+    try:
+        dto = client.start_restore_session(
+            organization_id=None if client.as_tenant else str(organization.upstream_id),
+            point_in_time=request.point_in_time or started_at,
+            workload=request.workload,
+            show_deleted=request.show_deleted,
+            show_all_versions=request.show_all_versions,
+        )
+    except errors.UpstreamError as exc:
+        found = (_find_session_created_despite(exc, request=request, started_at=started_at, client=client)
+                 if exc.maybe_processed else None)
+        if found is None:
+            _record_failure(request, exc, audit_common)
+            raise
+        dto = found
+    session = _record_started(request=request, actor=actor, dto=dto, client=client)
+    audit_event_record(action=AuditAction.SESSION_START, session_upstream_id=str(session.upstream_id),
+                       details=_request_details(request), **audit_common)
+    return session
+
+
+def _find_session_created_despite(exc: errors.UpstreamError, *, request: StartRequest, started_at: datetime,
+                                  client: upstream.UpstreamClient) -> RestoreSessionDTO | None:
+    """After a dropped connection or a timeout the upstream may have created the session: find it.
+
+    Takes the newest session of the same organization and workload, created since the attempt began, that
+    no local record claims. Returns None when there is none or VB365 cannot be asked.
+    """
+    earliest = started_at - CLOCK_SKEW
+    try:
+        page = client.list_restore_sessions(limit=50, start_time_from=earliest)
+    except errors.UpstreamError:
+        logger.warning("Could not check for a session created despite %s", type(exc).__name__)
+        return None
+    candidates = [
+        dto for dto in page.items
+        if dto.creation_time >= earliest and dto.workload == request.workload
+        and (not dto.organization_name or dto.organization_name == request.organization.name)
+    ]
+    claimed = set(RestoreSession.objects.filter(upstream_id__in=[dto.id for dto in candidates])
+                  .exclude(origin=SessionOrigin.UPSTREAM, requested_by__isnull=True)
+                  .values_list("upstream_id", flat=True))
+    unclaimed = [dto for dto in candidates if uuid.UUID(dto.id) not in claimed]
+    if unclaimed:
+        logger.info("Adopted upstream session %s created despite %s", unclaimed[0].id, type(exc).__name__)
+    return max(unclaimed, key=lambda dto: dto.creation_time) if unclaimed else None
+
+
+def _record_failure(request: StartRequest, exc: errors.UpstreamError, audit_common: dict[str, Any]) -> None:
+    request.status = StartRequest.Status.FAILED
+    request.error_kind = type(exc).__name__
+    request.error_message = exc.message
+    request.save(update_fields=["status", "error_kind", "error_message", "updated_at"])
+    audit_event_record(action=AuditAction.SESSION_START_FAILED, outcome=AuditOutcome.FAILURE,
+                       details={**_request_details(request), "error": type(exc).__name__, "message": exc.message,
+                                "status_code": exc.status_code},
+                       **audit_common)
+
+
+def _request_details(request: StartRequest) -> dict[str, Any]:
+    return {
+        "start_request": request.key,
+        "point_in_time": request.point_in_time.isoformat() if request.point_in_time else "latest",
+        "restore_point_id": request.restore_point_id,
+        "show_deleted": request.show_deleted,
+        "show_all_versions": request.show_all_versions,
+    }
+
+
+def _record_started(*, request: StartRequest, actor: AbstractBaseUser, dto: RestoreSessionDTO,
+                    client: upstream.UpstreamClient) -> RestoreSession:
+    portal_fields = {
+        "origin": SessionOrigin.PORTAL,
+        "requested_by": actor,
+        "on_behalf_of": request.on_behalf_of,
+        "reason": request.reason,
+        "scope": request.scope,
+        "ticket": request.ticket,
+        "requested_point_in_time": request.point_in_time,
+        "requested_latest": request.latest,
+        "restore_point_id": request.restore_point_id,
+        "show_deleted": request.show_deleted,
+        "show_all_versions": request.show_all_versions,
+        "organization": request.organization,
+    }
+    with transaction.atomic():
+        session = restore_session_upsert(dto=dto, api_version=client.dialect.version, extra=portal_fields)
+        request.status = StartRequest.Status.STARTED
+        request.session = session
+        request.save(update_fields=["status", "session", "updated_at"])
+    return session
+
+
+def upstream_fields(dto: RestoreSessionDTO, *, api_version: int) -> dict[str, Any]:
+    """The local columns that mirror the upstream session (never the portal's own fields)."""
+    return {
+        "workload": dto.workload,
+        "name": dto.name,
+        "organization_name": dto.organization_name,
+        "state": dto.state,
+        "result": dto.result,
+        "creation_time": dto.creation_time,
+        "end_time": dto.end_time,
+        "upstream_point_in_time": dto.point_in_time,
+        "initiated_by": dto.initiated_by,
+        "details": dto.details,
+        "scope_name": dto.scope_name,
+        "client_host": dto.client_host,
+        "upstream_reason": dto.reason,
+        "etag": dto.etag,
+        "raw": dto.raw,
+        "fetched_at": timezone.now(),
+        "api_version": api_version,
+        "forgotten_upstream_at": None,
+    }
+
+
+def restore_session_upsert(*, dto: RestoreSessionDTO, api_version: int,
+                           extra: dict[str, Any] | None = None) -> RestoreSession:
+    """Create or update the local record of `dto`. `extra` sets portal fields; without it they are kept.
+
+    Safe against a concurrent sync inserting the same session: the loser of the insert race updates.
+    """
+    defaults = {**upstream_fields(dto, api_version=api_version), **(extra or {})}
+    if "organization" not in defaults and dto.organization_name:
+        organization = Organization.objects.filter(name=dto.organization_name).first()
+        if organization is not None:
+            defaults["organization"] = organization
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                session, _ = RestoreSession.objects.update_or_create(upstream_id=uuid.UUID(dto.id), defaults=defaults)
+                return session
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def restore_session_stop(*, actor: AbstractBaseUser, session: RestoreSession, client_address: str = "",
+                         client: upstream.UpstreamClient | None = None) -> RestoreSession:
+    """Stop a working session upstream and record it. Raises NotVisible, NotAllowed, SessionAlreadyStopped
+    or UpstreamError; every attempt is audited."""
+    client = client or upstream.get_client()
+    audit_common: dict[str, Any] = {"actor": actor, "organization": session.organization, "workload": session.workload,
+                                    "session_upstream_id": str(session.upstream_id), "client_address": client_address}
+    if selectors.restore_session_get(user=actor, upstream_id=session.upstream_id) is None:
+        audit_event_record(action=AuditAction.ACCESS_DENIED, outcome=AuditOutcome.DENIED,
+                           details={"operation": "stop"}, **audit_common)
+        raise exceptions.NotVisible("No such restore session.")
+    if not selectors.can_stop(actor, session):
+        audit_event_record(action=AuditAction.ACCESS_DENIED, outcome=AuditOutcome.DENIED,
+                           details={"operation": "stop"}, **audit_common)
+        raise exceptions.NotAllowed(exceptions.NOT_ALLOWED)
+    if session.state == SessionState.STOPPED:
+        raise exceptions.SessionAlreadyStopped(exceptions.SESSION_ALREADY_STOPPED)
+    try:
+        client.stop_restore_session(str(session.upstream_id))
+    except errors.UpstreamError as exc:
+        current = _try_get(client, session)
+        if current is not None and current.state == SessionState.STOPPED:
+            restore_session_upsert(dto=current, api_version=client.dialect.version)
+            raise exceptions.SessionAlreadyStopped(exceptions.SESSION_ALREADY_STOPPED) from None
+        audit_event_record(action=AuditAction.SESSION_STOP_FAILED, outcome=AuditOutcome.FAILURE,
+                           details={"error": type(exc).__name__, "message": exc.message,
+                                    "status_code": exc.status_code}, **audit_common)
+        raise
+    current = _try_get(client, session)
+    if current is not None:
+        session = restore_session_upsert(dto=current, api_version=client.dialect.version)
+    else:
+        # The stop succeeded; VB365 could not be read back. Record what we know.
+        session.state = SessionState.STOPPED
+        session.end_time = session.end_time or timezone.now()
+        session.save(update_fields=["state", "end_time", "updated_at"])
+    audit_event_record(action=AuditAction.SESSION_STOP, **audit_common)
+    return session
+
+
+def _try_get(client: upstream.UpstreamClient, session: RestoreSession) -> RestoreSessionDTO | None:
+    try:
+        return client.get_restore_session(str(session.upstream_id))
+    except errors.UpstreamError:
+        return None
+
+
+def restore_session_refresh(*, session: RestoreSession, client: upstream.UpstreamClient | None = None,
+                            with_events: bool = True) -> RestoreSession:
+    """Re-read a session (and its events) from VB365. A session VB365 no longer knows is marked forgotten.
+
+    Raises UpstreamError (other than not-found) when VB365 cannot answer; the local record is unchanged then.
+    """
+    client = client or upstream.get_client()
+    try:
+        dto = client.get_restore_session(str(session.upstream_id))
+    except errors.UpstreamNotFound:
+        if session.forgotten_upstream_at is None:
+            session.forgotten_upstream_at = timezone.now()
+            session.save(update_fields=["forgotten_upstream_at", "updated_at"])
+        return session
+    session = restore_session_upsert(dto=dto, api_version=client.dialect.version)
+    if with_events:
+        restore_session_events_store(session=session, events=client.iter_restore_session_events(dto.id))
+    return session
+
+
+def restore_session_events_store(*, session: RestoreSession, events: Any) -> int:
+    """Insert or update the session's events from an iterable of DTOs; return how many were written."""
+    now = timezone.now()
+    rows = [
+        RestoreSessionEvent(
+            session=session, upstream_id=dto.id, type=dto.type, status=dto.status, title=dto.title,
+            message=dto.message, order=dto.order, start_time=dto.start_time, end_time=dto.end_time,
+            duration=dto.duration, item_name=dto.item_name, item_type=dto.item_type,
+            item_size_bytes=dto.item_size_bytes, source=dto.source, target=dto.target, raw=dto.raw, fetched_at=now,
+        )
+        for dto in events
+    ]
+    with transaction.atomic():
+        if rows:
+            RestoreSessionEvent.objects.bulk_create(
+                rows, update_conflicts=True, unique_fields=["session", "upstream_id"], update_fields=list(EVENT_FIELDS),
+                batch_size=500,
+            )
+        session.events_fetched_at = now
+        session.save(update_fields=["events_fetched_at", "updated_at"])
+    return len(rows)

@@ -1,0 +1,325 @@
+"""HTML pages. Views translate HTTP: bind a form, call a selector or a service, render or redirect.
+
+Upstream faults and refusals end as a message on the page, never a 500.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from sessions_app import charts, exceptions, exports, forms, selectors
+from sessions_app.models import AuditAction, AuditOutcome, Organization, RestoreSession, Role, UserProfile
+from sessions_app.services import accounts, audit, restore_sessions, tenants
+from sessions_app.services import organizations as organization_services
+from sessions_app.upstream import client as upstream
+from sessions_app.upstream.errors import UpstreamError
+
+logger = logging.getLogger(__name__)
+
+HISTORY_PAGE_SIZE = 25
+EVENTS_PAGE_SIZE = 20
+
+
+def _paginate(request: HttpRequest, items: Any, per_page: int, param: str = "page") -> Page:
+    return Paginator(items, per_page).get_page(request.GET.get(param))
+
+
+def client_address(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def upstream_error_text(exc: UpstreamError) -> str:
+    """Operator-safe text: what failed and the server's own words; never a credential."""
+    status = f" (HTTP {exc.status_code})" if exc.status_code else ""
+    return f"VB365 could not complete this{status}: {exc.message}"
+
+
+def _client_for(request: HttpRequest) -> upstream.UpstreamClient | None:
+    """The tenant's own client for tenant users; None means the service account."""
+    return tenants.tenant_client_for(request)
+
+
+def _session_or_404(request: HttpRequest, upstream_id: str) -> RestoreSession:
+    session = selectors.restore_session_get(user=request.user, upstream_id=upstream_id)
+    if session is None:
+        raise Http404("No such restore session.")
+    return session
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "sessions_app/dashboard.html", {
+        "working_sessions": selectors.working_sessions_of(user=request.user),
+        "failed_requests": selectors.failed_start_requests(user=request.user),
+        "last_sync": selectors.latest_sync_run() if selectors.can_review_all(request.user) else None,
+    })
+
+
+@login_required
+def organization_list(request: HttpRequest) -> HttpResponse:
+    try:
+        organization_services.organizations_refresh(client=_client_for(request), force="refresh" in request.GET)
+    except UpstreamError as exc:
+        logger.warning("Organization refresh failed: %s", exc)
+        messages.warning(request, f"{upstream_error_text(exc)} Showing the last known list.")
+    return render(request, "sessions_app/organization_list.html",
+                  {"organizations": selectors.organization_list(user=request.user)})
+
+
+@login_required
+def organization_detail(request: HttpRequest, upstream_id: uuid.UUID) -> HttpResponse:
+    organization = selectors.organization_get(user=request.user, upstream_id=upstream_id)
+    if organization is None:
+        raise Http404("No such organization.")
+    points, points_error = _restore_points(request, organization)
+    return render(request, "sessions_app/organization_detail.html", {
+        "organization": organization, "restore_points": points, "restore_points_error": points_error,
+        "has_restore_points": upstream.get_client().dialect.has_restore_points,
+    })
+
+
+def _restore_points(request: HttpRequest, organization: Organization) -> tuple[list[Any], str]:
+    if not organization.is_backed_up:
+        return [], ""
+    try:
+        return organization_services.organization_restore_points(organization=organization,
+                                                                 client=_client_for(request)), ""
+    except UpstreamError as exc:
+        logger.warning("Restore points of %s failed: %s", organization.upstream_id, exc)
+        return [], upstream_error_text(exc)
+
+
+@login_required
+def session_start(request: HttpRequest) -> HttpResponse:
+    if not selectors.can_start(request.user):
+        raise PermissionDenied(exceptions.NOT_ALLOWED)
+    organizations = selectors.organization_list(user=request.user)
+    if not organizations.exists():
+        try:
+            organization_services.organizations_refresh(client=_client_for(request))
+        except UpstreamError as exc:
+            messages.warning(request, upstream_error_text(exc))
+    chosen = request.POST.get("organization") or request.GET.get("organization") or ""
+    organization = selectors.organization_get(user=request.user, upstream_id=chosen) if chosen else None
+    if organization is None and selectors.user_role(request.user) == Role.TENANT:
+        organization = organizations.first()
+    points, points_error = _restore_points(request, organization) if organization else ([], "")
+    form_kwargs: dict[str, Any] = {
+        "organizations": organizations,
+        "workloads": _workloads_for(request, organization),
+        "restore_points": [(point.id, point.backup_time) for point in points],
+        "on_behalf_users": get_user_model().objects.filter(is_active=True).order_by("username")
+        if selectors.can_act_on_behalf(request.user) else None,
+    }
+    if request.method == "POST":
+        form = forms.StartSessionForm(request.POST, **form_kwargs)
+        if form.is_valid():
+            response = _start(request, form)
+            if response is not None:
+                return response
+        # Show the form again with what was typed, and a fresh key so that a corrected form starts anew.
+        form.data = form.data.copy()
+        form.data["submission_key"] = str(uuid.uuid4())
+    else:
+        form = forms.StartSessionForm(initial={"submission_key": str(uuid.uuid4()),
+                                               "organization": organization}, **form_kwargs)
+    return render(request, "sessions_app/session_start.html", {
+        "form": form, "organization": organization, "restore_points": points, "restore_points_error": points_error,
+        "is_tenant": selectors.user_role(request.user) == Role.TENANT,
+    })
+
+
+def _workloads_for(request: HttpRequest, organization: Organization | None) -> tuple[str, ...]:
+    supported = upstream.get_client().dialect.workloads
+    if organization is None:
+        return supported
+    allowed = selectors.workloads_allowed(user=request.user, organization=organization)
+    return tuple(w for w in supported if allowed is None or w in allowed)
+
+
+def _start(request: HttpRequest, form: forms.StartSessionForm) -> HttpResponse | None:
+    """Call the start service; a redirect on success, None (form shown again with a message) on failure."""
+    data = form.cleaned_data
+    try:
+        session = restore_sessions.restore_session_start(
+            actor=request.user, key=data["submission_key"], organization=data["organization"],
+            workload=data["workload"], reason=data["reason"], point_in_time=form.chosen_point_in_time(),
+            restore_point_id=data.get("restore_point") or "", show_deleted=data["show_deleted"],
+            show_all_versions=data["show_all_versions"], scope=data["scope"], ticket=data.get("ticket") or "",
+            on_behalf_of=data.get("on_behalf_of"), client_address=client_address(request),
+            client=_client_for(request),
+        )
+    except exceptions.PortalError as exc:
+        for field, field_errors in exc.extra.get("fields", {}).items():
+            for error in field_errors:
+                form.add_error(field if field in form.fields else None, error)
+        if not exc.extra.get("fields"):
+            messages.error(request, exc.message)
+        return None
+    except UpstreamError as exc:
+        logger.warning("Start failed: %r", exc)
+        messages.error(request, f"{upstream_error_text(exc)} Your reason was kept; you can try again.")
+        return None
+    messages.success(request, "The restore session has started.")
+    return redirect("sessions_app:session-detail", upstream_id=session.upstream_id)
+
+
+@login_required
+def session_detail(request: HttpRequest, upstream_id: uuid.UUID) -> HttpResponse:
+    session = _session_or_404(request, str(upstream_id))
+    session, refresh_error = _refreshed(request, session)
+    return render(request, "sessions_app/session_detail.html", {
+        **_session_context(request, session), "refresh_error": refresh_error,
+    })
+
+
+@login_required
+def session_status(request: HttpRequest, upstream_id: uuid.UUID) -> HttpResponse:
+    """The live part of the detail page, polled by portal.js while the session works."""
+    session = _session_or_404(request, str(upstream_id))
+    session, refresh_error = _refreshed(request, session)
+    response = render(request, "sessions_app/_session_live.html", {
+        **_session_context(request, session), "refresh_error": refresh_error,
+    })
+    response["X-Session-State"] = session.state
+    return response
+
+
+def _refreshed(request: HttpRequest, session: RestoreSession) -> tuple[RestoreSession, str]:
+    if not session.is_working and session.events_fetched_at is not None:
+        return session, ""
+    try:
+        return restore_sessions.restore_session_refresh(session=session, client=_client_for(request)), ""
+    except UpstreamError as exc:
+        logger.warning("Refresh of %s failed: %s", session.upstream_id, exc)
+        return session, f"{upstream_error_text(exc)} Showing the last known state."
+
+
+def _session_context(request: HttpRequest, session: RestoreSession) -> dict[str, Any]:
+    return {
+        "session": session,
+        "events": _paginate(request, selectors.restore_session_events(session=session), EVENTS_PAGE_SIZE, "events"),
+        "can_stop": session.is_working and selectors.can_stop(request.user, session),
+    }
+
+
+@login_required
+@require_POST
+def session_stop(request: HttpRequest, upstream_id: uuid.UUID) -> HttpResponse:
+    session = _session_or_404(request, str(upstream_id))
+    try:
+        restore_sessions.restore_session_stop(actor=request.user, session=session,
+                                              client_address=client_address(request), client=_client_for(request))
+    except exceptions.NotVisible:
+        raise Http404("No such restore session.") from None
+    except exceptions.PortalError as exc:
+        messages.error(request, exc.message)
+    except UpstreamError as exc:
+        logger.warning("Stop of %s failed: %r", session.upstream_id, exc)
+        messages.error(request, upstream_error_text(exc))
+    else:
+        messages.success(request, "The restore session has stopped.")
+    return redirect("sessions_app:session-detail", upstream_id=session.upstream_id)
+
+
+def _session_list_page(request: HttpRequest, *, review: bool, template: str) -> HttpResponse:
+    form = forms.SessionFilterForm(request.GET or None, organizations=selectors.organization_list(user=request.user),
+                                   review=review)
+    filters = form.as_filters() if form.is_valid() else {}
+    sessions = selectors.restore_session_list(user=request.user, **filters)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, template, {
+        "form": form, "page": _paginate(request, sessions, HISTORY_PAGE_SIZE), "query": query.urlencode(),
+        "review": review,
+    })
+
+
+@login_required
+def session_list(request: HttpRequest) -> HttpResponse:
+    return _session_list_page(request, review=False, template="sessions_app/session_list.html")
+
+
+@login_required
+def session_review(request: HttpRequest) -> HttpResponse:
+    if not selectors.can_review_all(request.user):
+        raise PermissionDenied(exceptions.NOT_ALLOWED)
+    return _session_list_page(request, review=True, template="sessions_app/session_list.html")
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    profile_row, _ = UserProfile.objects.get_or_create(user=request.user)
+    form = forms.ProfileForm(request.POST or None, initial={"time_zone": profile_row.time_zone})
+    if request.method == "POST" and form.is_valid():
+        accounts.profile_update(user=request.user, time_zone=form.cleaned_data["time_zone"])
+        messages.success(request, "Your settings are saved.")
+        return redirect(reverse("sessions_app:profile"))
+    return render(request, "sessions_app/profile.html", {"form": form})
+
+
+def _require_audit_access(request: HttpRequest, what: str) -> None:
+    if not selectors.can_view_audit(request.user):
+        audit.audit_event_record(action=AuditAction.ACCESS_DENIED, actor=request.user, outcome=AuditOutcome.DENIED,
+                                 client_address=client_address(request), details={"page": what})
+        raise PermissionDenied(exceptions.NOT_ALLOWED)
+
+
+@login_required
+def audit_list(request: HttpRequest) -> HttpResponse:
+    _require_audit_access(request, "audit")
+    form = forms.AuditFilterForm(request.GET or None)
+    filters = form.as_filters() if form.is_valid() else {}
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "sessions_app/audit_list.html", {
+        "form": form, "page": _paginate(request, selectors.audit_event_list(**filters), HISTORY_PAGE_SIZE),
+        "query": query.urlencode(),
+    })
+
+
+@login_required
+def audit_export(request: HttpRequest) -> HttpResponse:
+    """The filtered audit trail as CSV, streamed row by row (memory stays flat however many rows)."""
+    _require_audit_access(request, "audit export")
+    form = forms.AuditFilterForm(request.GET or None)
+    filters = form.as_filters() if form.is_valid() else {}
+    audit.audit_event_record(action=AuditAction.EXPORT, actor=request.user, client_address=client_address(request),
+                             details={"export": "audit_csv", "filters": {k: v for k, v in request.GET.items()}})
+    response = StreamingHttpResponse(exports.audit_csv_rows(selectors.audit_event_list(**filters)),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="restore-desk-audit.csv"'
+    return response
+
+
+@login_required
+def audit_overview(request: HttpRequest) -> HttpResponse:
+    _require_audit_access(request, "audit overview")
+    days = 30
+    since = timezone.now() - timedelta(days=days)
+    return render(request, "sessions_app/audit_overview.html", {
+        "days": days,
+        "by_workload": charts.stacked_bars_by_day(selectors.session_activity(since=since, field="workload"),
+                                                  title=f"Sessions per day by workload (last {days} days)"),
+        "by_result": charts.stacked_bars_by_day(selectors.session_activity(since=since, field="result"),
+                                                title=f"Sessions per day by result (last {days} days)"),
+        "top_requesters": charts.horizontal_bars(selectors.top_counts(since=since, field="requested_by__username"),
+                                                 title="Top requesters in Restore Desk"),
+        "top_initiators": charts.horizontal_bars(selectors.top_counts(since=since, field="initiated_by"),
+                                                 title="Top initiators in VB365"),
+        "organizations": charts.horizontal_bars(selectors.top_counts(since=since, field="organization_name"),
+                                                title="Sessions per organization"),
+    })

@@ -1,0 +1,142 @@
+"""Fault injection: rules that delay, fail, corrupt or cut requests to the simulated API.
+
+Rules come from ``POST /_sim/faults`` or the ``--fault-*`` CLI flags. Control-plane paths (``/_sim/*``)
+are never faulted, so a test can always clear what it set.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import socket
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+
+_KEYS = {"latency_ms", "status", "rate", "path", "malformed", "drop", "down"}
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """One rule. It applies to a request whose path matches ``path`` (a regex; any when None), with
+    probability ``rate``. Effects combine: ``down`` cuts the connection before processing; otherwise
+    ``latency_ms`` delays, ``status`` answers an error, ``malformed`` replaces a success body with broken
+    JSON, and ``drop`` processes the request and then cuts the connection instead of answering."""
+
+    latency_ms: int = 0
+    status: int | None = None
+    rate: float = 1.0
+    path: str | None = None
+    malformed: bool = False
+    drop: bool = False
+    down: bool = False
+
+    @classmethod
+    def from_json(cls, data: object) -> FaultRule:
+        """Validate a JSON object; raise ValueError naming the problem."""
+        if not isinstance(data, dict):
+            raise ValueError("a fault must be a JSON object")
+        unknown = set(data) - _KEYS
+        if unknown:
+            raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
+        latency = data.get("latency_ms", 0) or 0
+        status = data.get("status")
+        rate = data.get("rate", 1.0)
+        path = data.get("path")
+        if not isinstance(latency, int) or isinstance(latency, bool) or latency < 0:
+            raise ValueError("latency_ms must be a non-negative integer")
+        if status is not None and (not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599):
+            raise ValueError("status must be an HTTP status code")
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1:
+            raise ValueError("rate must be a number between 0 and 1")
+        if path is not None:
+            if not isinstance(path, str):
+                raise ValueError("path must be a regular expression string")
+            re.compile(path)
+        flags = {}
+        for key in ("malformed", "drop", "down"):
+            value = data.get(key, False)
+            if not isinstance(value, bool):
+                raise ValueError(f"{key} must be a boolean")
+            flags[key] = value
+        return cls(latency_ms=latency, status=status, rate=float(rate), path=path, **flags)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """The combined effect of the rules that fired for one request."""
+
+    latency_ms: int = 0
+    status: int | None = None
+    malformed: bool = False
+    drop: bool = False
+    down: bool = False
+
+
+class FaultInjector:
+    """Thread-safe rule list with a seeded RNG, so ``rate`` < 1 is reproducible for a given seed."""
+
+    def __init__(self, seed: int = 1, rules: list[FaultRule] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._rng = random.Random(f"vb365sim-faults-{seed}")
+        self._rules: list[tuple[FaultRule, re.Pattern[str] | None]] = []
+        for rule in rules or []:
+            self.add(rule)
+
+    def add(self, rule: FaultRule) -> None:
+        compiled = re.compile(rule.path) if rule.path is not None else None
+        with self._lock:
+            self._rules.append((rule, compiled))
+
+    def clear(self) -> int:
+        with self._lock:
+            n = len(self._rules)
+            self._rules.clear()
+        return n
+
+    def rules(self) -> list[FaultRule]:
+        with self._lock:
+            return [r for r, _ in self._rules]
+
+    def plan(self, path: str) -> FaultPlan | None:
+        """Decide the faults for a request to ``path``; None when no rule fires."""
+        with self._lock:
+            if not self._rules:
+                return None
+            fired = [
+                rule
+                for rule, rx in self._rules
+                if (rx is None or rx.search(path)) and (rule.rate >= 1.0 or self._rng.random() < rule.rate)
+            ]
+        if not fired:
+            return None
+        status = next((r.status for r in fired if r.status is not None), None)
+        return FaultPlan(
+            latency_ms=sum(r.latency_ms for r in fired),
+            status=status,
+            malformed=any(r.malformed for r in fired),
+            drop=any(r.drop for r in fired),
+            down=any(r.down for r in fired),
+        )
+
+
+class ConnectionCut(ConnectionAbortedError):
+    """Raised by the app after closing the client socket, so no response bytes are written.
+
+    Werkzeug's request handler treats ``ConnectionError`` subclasses as "connection dropped" and stops
+    quietly instead of trying to send a 500.
+    """
+
+
+def cut_connection(environ: dict[str, Any]) -> None:
+    """Shut the client connection down without a response; always raises ``ConnectionCut``."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    raise ConnectionCut("connection cut by fault injection")

@@ -1,0 +1,171 @@
+"""Wire shapes of API v6 to v8 (VB365 6.0-8.x), following the OpenAPI files.
+
+v6 adds the Restore Portal fields (``details``, ``scopeName``, ``clientHost``, ``reason``) and item
+fields on events, and switches links to server-relative; v7 adds ``errorCode`` and organization
+``description``; v8 adds ``eTag``, event object ids, ``stackTrace`` and a paged organization list.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vb365_sim.state import EventRecord, Organization, RestorePoint, SessionRecord, iso_z
+from vb365_sim.wire_common import WireContext, duration
+
+
+def error(message: str, error_code: str | None, version: int) -> dict[str, Any]:
+    """``RESTExceptionInfo``: v6 ``{message}``; v7 ``+errorCode``; v8 ``+errorCode, stackTrace``.
+
+    # Reference: vb365_rest_v7.json RESTExceptionInfo -- the v7 errorCode enum is only ``ProxyOffline``,
+    # so any other code is reported as null there.
+    """
+    if version <= 6:
+        return {"message": message}
+    if version == 7:
+        return {"message": message, "errorCode": error_code if error_code == "ProxyOffline" else None}
+    return {"message": message, "errorCode": error_code, "stackTrace": None}
+
+
+def session(rec: SessionRecord, ctx: WireContext) -> dict[str, Any]:
+    # Reference: vb365_rest_v8.json RESTRestoreSession (v6/v7 identical without eTag).
+    self_path = f"{ctx.prefix}/RestoreSessions/{rec.id}"
+    out: dict[str, Any] = {
+        "id": rec.id,
+        "name": rec.name,
+        "organization": ctx.state.orgs_by_id[rec.organization_id].name,
+        "type": rec.type,
+        "creationTime": iso_z(rec.creation_us),
+        # Reference: CONTRACT.md §6.2 -- endTime is absent while the session is working (v3 doc example).
+        **({} if rec.end_us is None else {"endTime": iso_z(rec.end_us)}),
+        "state": rec.state,
+        "result": rec.result,
+        "initiatedBy": rec.initiated_by,
+        "details": rec.details,
+        "scopeName": rec.scope_name,
+        "clientHost": rec.client_host,
+        "reason": rec.reason,
+    }
+    if ctx.version >= 8:
+        out["eTag"] = rec.etag
+    out["_links"] = {"self": {"href": self_path}, "organization": {"href": f"{self_path}/organization"}}
+    return out
+
+
+def event(ev: EventRecord, rec: SessionRecord, ctx: WireContext) -> dict[str, Any]:
+    session_path = f"{ctx.prefix}/RestoreSessions/{rec.id}"
+    end = ev.end_us if ev.end_us is not None else ctx.now_us
+    out: dict[str, Any] = {
+        "id": ev.id,
+        "type": ev.type,
+        "status": ev.status,
+        "startTime": iso_z(ev.start_us),
+        **({} if ev.end_us is None else {"endTime": iso_z(ev.end_us)}),
+        "duration": duration(end - ev.start_us),
+        "title": ev.title,
+        "message": ev.message,
+        "order": ev.order,
+        "itemName": ev.item_name,
+        "itemType": ev.item_type,
+        "itemSizeBytes": ev.item_size,
+        "source": ev.source,
+        "target": ev.target,
+    }
+    if ctx.version >= 8:
+        org = ctx.state.orgs_by_id[rec.organization_id]
+        out.update(
+            organizationId=org.id,
+            backedUpOrganizationId=org.backed_up_organization_id,
+            userId=ev.user_id,
+            groupId=None,
+            siteId=ev.site_id,
+            teamId=ev.team_id,
+        )
+    out["_links"] = {"self": {"href": f"{session_path}/Events/{ev.id}"}, "restoreSession": {"href": session_path}}
+    return out
+
+
+def organization(org: Organization, ctx: WireContext) -> dict[str, Any]:
+    # Reference: vb365_rest_v8.json RestOrganizationComposed (Office 365 subset).
+    settings = {
+        "useApplicationOnlyAuth": org.tenant_username is None,
+        "officeOrganizationName": org.name,
+        "account": org.tenant_username or f"backup@{org.name}",
+        "grantAdminAccess": False,
+        "useMfa": org.tenant_username is None,
+    }
+    out: dict[str, Any] = {
+        "isTeamsOnline": True,
+        "isTeamsChatsOnline": False,
+        "exchangeOnlineSettings": settings,
+        "sharePointOnlineSettings": settings,
+        "isExchangeOnline": True,
+        "isSharePointOnline": True,
+        "type": "Office365",
+        "region": "Worldwide",
+        "id": org.id,
+        "name": org.name,
+        "officeName": org.office_name,
+        "isBackedup": org.is_backed_up,
+    }
+    if ctx.version >= 7:
+        out["description"] = org.description
+    if org.first_backup_us is not None and org.last_backup_us is not None:
+        out["firstBackuptime"] = iso_z(org.first_backup_us)
+        out["lastBackuptime"] = iso_z(org.last_backup_us)
+    if ctx.version >= 8:
+        out["msid"] = org.tenant_id
+        out["backedUpOrganizationId"] = org.backed_up_organization_id
+    base = f"{ctx.prefix}/Organizations/{org.id}"
+    out["_links"] = {
+        "self": {"href": base},
+        "jobs": {"href": f"{base}/Jobs"},
+        "users": {"href": f"{base}/Users"},
+        "groups": {"href": f"{base}/Groups"},
+        "sites": {"href": f"{base}/Sites"},
+        "teams": {"href": f"{base}/Teams"},
+    }
+    out["_actions"] = {}
+    return out
+
+
+def logged_in_organization(org: Organization, ctx: WireContext) -> dict[str, Any]:
+    # Reference: vb365_rest_v8.json RESTLoggedInOrganization (description from v7).
+    out: dict[str, Any] = {"id": org.id, "name": org.name}
+    if ctx.version >= 7:
+        out["description"] = org.description
+    out.update(type="Office365", isBackedup=org.is_backed_up)
+    if org.first_backup_us is not None and org.last_backup_us is not None:
+        out["firstBackuptime"] = iso_z(org.first_backup_us)
+        out["lastBackuptime"] = iso_z(org.last_backup_us)
+    out["_actions"] = {}
+    return out
+
+
+def restore_point(p: RestorePoint, ctx: WireContext) -> dict[str, Any]:
+    # Reference: vb365_rest_v8.json RESTRestorePoint (isCopy v7+, isDeleted/eTag/... v8).
+    out: dict[str, Any] = {"id": p.id}
+    if ctx.version >= 7:
+        out["isDeleted"] = False
+    out.update(
+        repositoryId=p.repository_id,
+        backupTime=iso_z(p.backup_us),
+        jobId=p.job_id,
+        retrievalId=None,
+        organizationId=p.organization_id,
+        isExchange=True,
+        isSharePoint=True,
+        isOneDrive=True,
+        isTeams=True,
+        isLongTermCopy=False,
+    )
+    if ctx.version >= 7:
+        out["isCopy"] = False
+    out["isRetrieved"] = False
+    if ctx.version >= 8:
+        out.update(eTag=p.etag, objectsEtag=p.etag, immutabilityExpiresOn=None)
+    out["_links"] = {
+        "self": {"href": f"{ctx.prefix}/RestorePoints/{p.id}"},
+        "organization": {"href": f"{ctx.prefix}/Organizations/{p.organization_id}"},
+        "repository": {"href": f"{ctx.prefix}/BackupRepositories/{p.repository_id}"},
+    }
+    return out
