@@ -41,6 +41,7 @@ def main() -> None:
 
         django.setup()
         call_command("migrate", verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
         organizations = _create_demo_users()
         _import_history()
         _print_banner(upstream_url, args.port, organizations)

@@ -6,13 +6,18 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
 
 from portal.settings import *  # noqa: E402,F401,F403
-from portal.settings import BASE_DIR, env, sqlite_for_concurrency  # noqa: E402
+from portal.settings import BASE_DIR, STORAGES, env, sqlite_for_concurrency  # noqa: E402
 
 SECRET_KEY = "test-only-not-secret"
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SESSION_COOKIE_SECURE = False
+# Static files come straight from the source folders; no collectstatic before tests.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 CSRF_COOKIE_SECURE = False
 
 # The second CI pass sets TEST_DATABASE_URL / TEST_CACHE_URL to run the same suite on PostgreSQL and Redis.

@@ -4,9 +4,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from sessions_app import views
+
 urlpatterns = [
-    path("signin/", auth_views.LoginView.as_view(template_name="registration/login.html",
-                                                 redirect_authenticated_user=True), name="login"),
+    path("signin/", views.SignInView.as_view(), name="login"),
+    path("healthz", views.healthz, name="healthz"),
     path("signout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("sessions_app.api.urls")),

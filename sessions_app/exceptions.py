@@ -53,6 +53,11 @@ class SessionAlreadyStopped(Conflict):
     code = "already_stopped"
 
 
+class TooManyAttempts(PortalError):
+    http_status = 429
+    code = "throttled"
+
+
 class StartFailed(PortalError):
     """The upstream refused or failed an earlier attempt with this submission; `extra` holds its error."""
 

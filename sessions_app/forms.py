@@ -173,6 +173,14 @@ class AuditFilterForm(forms.Form):
         }
 
 
+class TenantSignInForm(forms.Form):
+    username = forms.CharField(max_length=254, label="Microsoft 365 user name",
+                               widget=forms.TextInput(attrs={"autocomplete": "username",
+                                                             "placeholder": "restore@yourcompany.onmicrosoft.com"}))
+    password = forms.CharField(max_length=256, strip=False, widget=forms.PasswordInput(
+        attrs={"autocomplete": "current-password"}))
+
+
 class ProfileForm(forms.Form):
     time_zone = forms.ChoiceField(required=False, label="Time zone")
 

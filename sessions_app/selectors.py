@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -59,16 +60,10 @@ def user_role(user: AnyUser) -> Role | None:
 
 
 def _tenant_organization_id(user: AnyUser) -> int | None:
-    profile = getattr(user, "profile", None) if _has_profile(user) else None
-    return profile.tenant_organization_id if profile is not None else None
-
-
-def _has_profile(user: AnyUser) -> bool:
     try:
-        user.profile  # type: ignore[union-attr]
-    except Exception:  # RelatedObjectDoesNotExist
-        return False
-    return True
+        return user.profile.tenant_organization_id  # type: ignore[union-attr,no-any-return]
+    except (ObjectDoesNotExist, AttributeError):
+        return None
 
 
 def can_start(user: AnyUser) -> bool:

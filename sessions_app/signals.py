@@ -8,6 +8,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from sessions_app.models import AuditAction, AuditOutcome
+from sessions_app.services import accounts, tenants
 from sessions_app.services.audit import audit_event_record
 
 
@@ -17,12 +18,14 @@ def _address(request: HttpRequest | None) -> str:
 
 @receiver(user_logged_in)
 def _record_sign_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    accounts.sign_in_success_note(username=user.get_username())
     audit_event_record(action=AuditAction.SIGN_IN, actor=user, client_address=_address(request))
 
 
 @receiver(user_logged_out)
 def _record_sign_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     if user is not None:
+        tenants.tenant_sign_out(user=user)
         audit_event_record(action=AuditAction.SIGN_OUT, actor=user, client_address=_address(request))
 
 
@@ -30,5 +33,7 @@ def _record_sign_out(sender: Any, request: HttpRequest | None, user: Any, **kwar
 def _record_sign_in_failure(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None,
                             **kwargs: Any) -> None:
     # `credentials` has the password already masked by Django; keep only the username.
+    username = str(credentials.get("username", ""))[:150]
+    accounts.sign_in_failure_note(username=username, address=_address(request))
     audit_event_record(action=AuditAction.SIGN_IN_FAILED, outcome=AuditOutcome.FAILURE,
-                       actor_username=str(credentials.get("username", ""))[:150], client_address=_address(request))
+                       actor_username=username, client_address=_address(request))

@@ -8,6 +8,7 @@ app_name = "sessions_app"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("signin/organization/", views.tenant_sign_in, name="tenant-sign-in"),
     path("organizations/", views.organization_list, name="organization-list"),
     path("organizations/<uuid:upstream_id>/", views.organization_detail, name="organization-detail"),
     path("sessions/", views.session_list, name="session-list"),

@@ -10,11 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from sessions_app import charts, exceptions, exports, forms, selectors
 from sessions_app.models import AuditAction, AuditOutcome, Organization, RestoreSession, Role, UserProfile
-from sessions_app.services import accounts, audit, restore_sessions, tenants
+from sessions_app.services import accounts, audit, health, restore_sessions, tenants
 from sessions_app.services import organizations as organization_services
 from sessions_app.upstream import client as upstream
 from sessions_app.upstream.errors import UpstreamError
@@ -59,6 +60,49 @@ def _session_or_404(request: HttpRequest, upstream_id: str) -> RestoreSession:
     return session
 
 
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Database, cache and upstream reachability as JSON: 200 when all answer, 503 otherwise."""
+    healthy, report = health.health_report()
+    response = JsonResponse(report, status=200 if healthy else 503)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in, refused while the user name or the address is throttled after failures."""
+
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refusal = accounts.sign_in_throttled(username=request.POST.get("username", ""),
+                                             address=client_address(request))
+        if refusal:
+            form = self.get_form()
+            form.errors.clear()
+            return self.render_to_response(self.get_context_data(form=form, throttled=refusal), status=429)
+        return super().post(request, *args, **kwargs)
+
+
+def tenant_sign_in(request: HttpRequest) -> HttpResponse:
+    """"Sign in with your Microsoft 365 organization": VB365 checks the credentials, not Restore Desk."""
+    if request.user.is_authenticated:
+        return redirect("sessions_app:dashboard")
+    form = forms.TenantSignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = tenants.tenant_sign_in(username=form.cleaned_data["username"],
+                                            password=form.cleaned_data["password"],
+                                            client_address=client_address(request))
+        except tenants.TenantSignInFailed as exc:
+            form.add_error(None, exc.message)
+        else:
+            login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Signed in for {result.organization.name}.")
+            return redirect("sessions_app:dashboard")
+    return render(request, "registration/tenant_login.html", {"form": form})
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "sessions_app/dashboard.html", {
@@ -87,7 +131,7 @@ def organization_detail(request: HttpRequest, upstream_id: uuid.UUID) -> HttpRes
     points, points_error = _restore_points(request, organization)
     return render(request, "sessions_app/organization_detail.html", {
         "organization": organization, "restore_points": points, "restore_points_error": points_error,
-        "has_restore_points": upstream.get_client().dialect.has_restore_points,
+        "has_restore_points": upstream.configured_dialect().has_restore_points,
     })
 
 
@@ -143,7 +187,7 @@ def session_start(request: HttpRequest) -> HttpResponse:
 
 
 def _workloads_for(request: HttpRequest, organization: Organization | None) -> tuple[str, ...]:
-    supported = upstream.get_client().dialect.workloads
+    supported = upstream.configured_dialect().workloads
     if organization is None:
         return supported
     allowed = selectors.workloads_allowed(user=request.user, organization=organization)
@@ -199,13 +243,8 @@ def session_status(request: HttpRequest, upstream_id: uuid.UUID) -> HttpResponse
 
 
 def _refreshed(request: HttpRequest, session: RestoreSession) -> tuple[RestoreSession, str]:
-    if not session.is_working and session.events_fetched_at is not None:
-        return session, ""
-    try:
-        return restore_sessions.restore_session_refresh(session=session, client=_client_for(request)), ""
-    except UpstreamError as exc:
-        logger.warning("Refresh of %s failed: %s", session.upstream_id, exc)
-        return session, f"{upstream_error_text(exc)} Showing the last known state."
+    session, error = restore_sessions.restore_session_current(session=session, client=_client_for(request))
+    return session, f"{upstream_error_text(error)} Showing the last known state." if error else ""
 
 
 def _session_context(request: HttpRequest, session: RestoreSession) -> dict[str, Any]:
@@ -225,6 +264,8 @@ def session_stop(request: HttpRequest, upstream_id: uuid.UUID) -> HttpResponse:
                                               client_address=client_address(request), client=_client_for(request))
     except exceptions.NotVisible:
         raise Http404("No such restore session.") from None
+    except exceptions.NotAllowed as exc:
+        raise PermissionDenied(exc.message) from None
     except exceptions.PortalError as exc:
         messages.error(request, exc.message)
     except UpstreamError as exc:

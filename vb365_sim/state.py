@@ -402,7 +402,7 @@ def _item_event(rec: SessionRecord, org: Organization, order: int, now: int) -> 
     elif rec.type == "Vesp":
         source = f"https://{org.office_name.lower()}.sharepoint.com/sites/HR/Shared Documents"
     else:
-        source = f"Team: Marketing/General"
+        source = "Team: Marketing/General"
     target = {"View": None, "Restore": f"{source} (original location)", "Export": f"C:\\Exports\\{user}.pst",
               "Save": f"C:\\Restored\\{name}", "Send": f"{user}@{org.name}"}[etype]
     verb = _VERBS[etype]

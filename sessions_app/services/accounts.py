@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
+from django.core.cache import cache
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
 from sessions_app.models import AccessGrant, AuditAction, Organization, Role, UserProfile
 from sessions_app.services.audit import audit_event_record
@@ -77,3 +80,39 @@ def grant_revoke(*, grant: AccessGrant, actor: AbstractBaseUser | None = None) -
     grant.delete()
     audit_event_record(action=AuditAction.GRANT_CHANGE, actor=actor, actor_username="system" if actor is None else "",
                        organization=organization, details=details)
+
+
+def api_token_get_or_create(*, user: AbstractBaseUser) -> str:
+    """The user's API token (created on first use); the same key every time until revoked in the admin."""
+    token, _ = Token.objects.get_or_create(user=user)
+    return str(token.key)
+
+
+SIGN_IN_THROTTLED = "Too many failed sign-ins. Wait {minutes} minutes and try again."
+
+
+def _throttle_keys(username: str, address: str) -> list[tuple[str, int]]:
+    return [(f"signin-fail:user:{username.strip().lower()[:150]}", settings.SIGN_IN_FAILURES_PER_USER),
+            (f"signin-fail:addr:{address}", settings.SIGN_IN_FAILURES_PER_ADDRESS)]
+
+
+def sign_in_throttled(*, username: str, address: str) -> str | None:
+    """The refusal message when this user name or address failed too often recently, else None."""
+    for key, limit in _throttle_keys(username, address):
+        if int(cache.get(key, 0)) >= limit:
+            return SIGN_IN_THROTTLED.format(minutes=max(settings.SIGN_IN_THROTTLE_SECONDS // 60, 1))
+    return None
+
+
+def sign_in_failure_note(*, username: str, address: str) -> None:
+    for key, _ in _throttle_keys(username, address):
+        # add() starts the window; incr() keeps its expiry (a shared Redis counter across workers).
+        if not cache.add(key, 1, timeout=settings.SIGN_IN_THROTTLE_SECONDS):
+            try:
+                cache.incr(key)
+            except ValueError:
+                cache.set(key, 1, timeout=settings.SIGN_IN_THROTTLE_SECONDS)
+
+
+def sign_in_success_note(*, username: str) -> None:
+    cache.delete(_throttle_keys(username, "")[0][0])

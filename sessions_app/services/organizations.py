@@ -41,6 +41,9 @@ def organizations_refresh(*, client: upstream.UpstreamClient | None = None, forc
     if not force and newest is not None and timezone.now() - newest < FRESH_FOR:
         return list(Organization.objects.all())
     client = client or upstream.get_client()
+    if client.as_tenant:
+        # A tenant token sees only its own organization (Reference: CONTRACT.md §4.2).
+        return [organization_refresh_own(client=client)]
     dtos = client.list_organizations()
     with transaction.atomic():
         rows = [organization_upsert(dto=dto) for dto in dtos]

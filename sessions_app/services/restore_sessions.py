@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 # A failed attempt with one of these may be tried again with the same key; other failures are replayed.
 RETRYABLE_ERROR_KINDS = {"UpstreamUnavailable", "UpstreamTimeout", "UpstreamBadResponse", "UpstreamAuthError"}
+# Viewers of one working session (pages poll every 3 s, API clients) share one upstream read per interval.
+LIVE_REFRESH_INTERVAL = timedelta(seconds=2)
 # How far apart the portal's and VB365's clocks may be for a session created "during" an attempt.
 CLOCK_SKEW = timedelta(seconds=30)
 EVENT_FIELDS = ("type", "status", "title", "message", "order", "start_time", "end_time", "duration", "item_name",
@@ -225,6 +227,7 @@ def _find_session_created_despite(exc: errors.UpstreamError, *, request: StartRe
         dto for dto in page.items
         if dto.creation_time >= earliest and dto.workload == request.workload
         and (not dto.organization_name or dto.organization_name == request.organization.name)
+        and _initiated_by_us(dto, client)
     ]
     claimed = set(RestoreSession.objects.filter(upstream_id__in=[dto.id for dto in candidates])
                   .exclude(origin=SessionOrigin.UPSTREAM, requested_by__isnull=True)
@@ -233,6 +236,18 @@ def _find_session_created_despite(exc: errors.UpstreamError, *, request: StartRe
     if unclaimed:
         logger.info("Adopted upstream session %s created despite %s", unclaimed[0].id, type(exc).__name__)
     return max(unclaimed, key=lambda dto: dto.creation_time) if unclaimed else None
+
+
+def _initiated_by_us(dto: RestoreSessionDTO, client: upstream.UpstreamClient) -> bool:
+    """Sessions whose initiator VB365 names (v2+) must name the account the client signed in with.
+
+    Inferred: VB365 writes the account as DOMAIN\\user or user@domain; tenant sessions name the tenant.
+    """
+    if not dto.initiated_by or client.as_tenant:
+        return True
+    account = client.config.username.lower().replace("/", "\\")
+    initiator = dto.initiated_by.lower()
+    return initiator == account or initiator.split("\\")[-1] == account.split("\\")[-1]
 
 
 def _record_failure(request: StartRequest, exc: errors.UpstreamError, audit_common: dict[str, Any]) -> None:
@@ -374,11 +389,16 @@ def _try_get(client: upstream.UpstreamClient, session: RestoreSession) -> Restor
 
 
 def restore_session_refresh(*, session: RestoreSession, client: upstream.UpstreamClient | None = None,
-                            with_events: bool = True) -> RestoreSession:
+                            with_events: bool = True, max_age: timedelta | None = None) -> RestoreSession:
     """Re-read a session (and its events) from VB365. A session VB365 no longer knows is marked forgotten.
 
-    Raises UpstreamError (other than not-found) when VB365 cannot answer; the local record is unchanged then.
+    With `max_age`, a record read from VB365 more recently than that is returned as it is (many viewers
+    polling one session cost one upstream read per interval). Raises UpstreamError (other than not-found)
+    when VB365 cannot answer; the local record is unchanged then.
     """
+    if max_age is not None and timezone.now() - session.fetched_at < max_age and (
+            not with_events or session.events_fetched_at is not None):
+        return session
     client = client or upstream.get_client()
     try:
         dto = client.get_restore_session(str(session.upstream_id))
@@ -391,6 +411,23 @@ def restore_session_refresh(*, session: RestoreSession, client: upstream.Upstrea
     if with_events:
         restore_session_events_store(session=session, events=client.iter_restore_session_events(dto.id))
     return session
+
+
+def restore_session_current(*, session: RestoreSession, client: upstream.UpstreamClient | None = None
+                            ) -> tuple[RestoreSession, errors.UpstreamError | None]:
+    """The session for someone looking at it: re-read from VB365 while it works (at most once per
+    LIVE_REFRESH_INTERVAL, whoever asks), as stored once it has stopped and its events are in.
+
+    Never raises for VB365's failures: returns the stored record with the error, so that pages and the API
+    can still show the last known state.
+    """
+    if not session.is_working and session.events_fetched_at is not None:
+        return session, None
+    try:
+        return restore_session_refresh(session=session, client=client, max_age=LIVE_REFRESH_INTERVAL), None
+    except errors.UpstreamError as exc:
+        logger.warning("Refresh of %s failed, serving the stored record: %s", session.upstream_id, exc)
+        return session, exc
 
 
 def restore_session_events_store(*, session: RestoreSession, events: Any) -> int:

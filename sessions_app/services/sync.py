@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -66,7 +67,8 @@ def restore_sessions_sync(*, client: upstream.UpstreamClient | None = None, sinc
     try:
         organization_services.organizations_refresh(client=client, force=True)
         start_from = since if since is not None else (None if full else _incremental_start())
-        report(f"Reading sessions from VB365{f' created since {start_from:%Y-%m-%d %H:%M:%S} UTC' if start_from else ''}…")
+        since_text = f" created since {start_from.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M:%S} UTC" if start_from else ""
+        report(f"Reading sessions from VB365{since_text}…")
         organizations = dict(Organization.objects.values_list("name", "id"))
         watermark: datetime | None = None
         needs_events: list[str] = []

@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -16,7 +17,7 @@ register = template.Library()
 def when(value: datetime | None) -> str:
     """A stored UTC time in the viewer's time zone, with the exact UTC time on hover."""
     if value is None:
-        return format_html('<span class="muted">—</span>')
+        return mark_safe('<span class="muted">—</span>')
     local = timezone.localtime(value)
     utc = value.astimezone(dt_timezone.utc)
     return format_html('<time datetime="{}" title="{} UTC">{}</time>', utc.isoformat(),
@@ -39,5 +40,5 @@ def size(value: Any) -> str:
 def badge(value: str) -> str:
     """A coloured label for a state, result or outcome."""
     if not value:
-        return format_html('<span class="muted">—</span>')
+        return mark_safe('<span class="muted">—</span>')
     return format_html('<span class="badge badge-{}">{}</span>', value.lower(), value.capitalize())

@@ -5,6 +5,7 @@ or a person's own server-side session for tenant sign-in. Tokens never reach a l
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,21 +74,32 @@ class TokenStore(Protocol):
 
 
 class CacheTokenStore:
-    """The service account's token, in Django's cache (Redis in production), shared by every worker."""
+    """The service account's token, in Django's cache (Redis in production), shared by every worker.
+
+    Subclasses change where the token lives (`key`), how long (`timeout`) and how it is sealed.
+    """
 
     def __init__(self, namespace: str) -> None:
-        import hashlib
-
         digest = hashlib.sha256(namespace.encode()).hexdigest()[:24]
         self._key = f"vb365:token:{digest}"
         self._lock_key = f"vb365:token-lock:{digest}"
 
+    def _seal(self, data: dict[str, Any]) -> Any:
+        return data
+
+    def _unseal(self, stored: Any) -> dict[str, Any] | None:
+        return stored if isinstance(stored, dict) else None
+
+    def _timeout(self, token: Token) -> int:
+        return max(int(token.expires_at - time.time()), 1)
+
     def load(self) -> Token | None:
-        data = cache.get(self._key)
+        stored = cache.get(self._key)
+        data = self._unseal(stored) if stored else None
         return Token.from_dict(data) if data else None
 
     def save(self, token: Token) -> None:
-        cache.set(self._key, token.as_dict(), timeout=max(int(token.expires_at - time.time()), 1))
+        cache.set(self._key, self._seal(token.as_dict()), timeout=self._timeout(token))
 
     def clear(self) -> None:
         cache.delete(self._key)

@@ -160,6 +160,19 @@ class UpstreamClient:
         except errors.UpstreamRejected as exc:
             raise errors.UpstreamAuthError(exc.message, status_code=exc.status_code, error_code=exc.error_code) from None
 
+    def probe(self) -> int:
+        """Is the server there? One anonymous GET, no token: any HTTP answer below 500 means reachable.
+
+        Reference: CONTRACT.md §0, clients probe `GET /vN/ServiceInstance` (v6+) and take 401/403/200 as served.
+        Returns the status; raises UpstreamUnavailable or UpstreamTimeout.
+        """
+        path = "ServiceInstance" if self.dialect.version >= 6 else "Organizations"
+        response = self._send("GET", f"{self.config.base_url}/{self.dialect.prefix}/{path}", params=None, json=None,
+                              data=None, access_token=None)
+        if response.status_code >= 500:
+            raise errors.UpstreamUnavailable(status_code=response.status_code)
+        return response.status_code
+
     # -- organizations and restore points ------------------------------------------------------------------
 
     # Reference: CONTRACT.md §4.1 GET /vN/Organizations (array to v7, page in v8)
@@ -313,6 +326,11 @@ def _error_message(response: requests.Response) -> tuple[str, str | None]:
         if message:
             return str(message)[:500], str(error_code) if error_code else None
     return f"The VB365 server answered {response.status_code} {response.reason or ''}".strip() + ".", None
+
+
+def configured_dialect() -> Dialect:
+    """What the configured API version can do, without building a client."""
+    return Dialect(upstream_config_from_settings().api_version)
 
 
 def get_client() -> UpstreamClient:

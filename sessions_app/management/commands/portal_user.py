@@ -8,11 +8,11 @@ limits an operator's grants on those organizations to the given workloads. Exits
 """
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rest_framework.authtoken.models import Token
 
 from sessions_app import selectors
 from sessions_app.models import Organization, Role, Workload
@@ -71,13 +71,10 @@ class Command(BaseCommand):
             raise CommandError(f"No user named {name}.")
         if selectors.user_role(user) is None:
             raise CommandError(f"{name} has no portal role; give them one first.")
-        token, _ = Token.objects.get_or_create(user=user)
-        self.stdout.write(token.key)
+        self.stdout.write(accounts.api_token_get_or_create(user=user))
 
 
 def _is_uuid(value: str) -> bool:
-    import uuid
-
     try:
         uuid.UUID(value)
     except ValueError:

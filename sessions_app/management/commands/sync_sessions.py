@@ -27,9 +27,13 @@ class Command(BaseCommand):
         parser.add_argument("--no-events", action="store_true", help="skip reading events")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self.verbosity = int(options["verbosity"])
         since = None
         if options["since"]:
-            since = parse_datetime(options["since"])
+            try:
+                since = parse_datetime(options["since"])
+            except ValueError:
+                since = None
             if since is None:
                 raise CommandError(f"--since is not an ISO 8601 date and time: {options['since']!r}")
             if since.tzinfo is None:

@@ -1,0 +1,177 @@
+"""Serializers shared by several API views: the error envelope and the output shapes of the main entities.
+
+Single-use input serializers stay nested in their view (STYLE §31). Every time is rendered in UTC.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from sessions_app.models import (
+    Organization,
+    RestoreSession,
+    SessionOrigin,
+    SessionResult,
+    SessionState,
+    Workload,
+)
+
+POINT_LATEST = "latest"
+
+
+class UtcDateTimeField(serializers.DateTimeField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("default_timezone", timezone.utc)
+        super().__init__(**kwargs)
+
+
+class NullableChoiceField(serializers.ChoiceField):
+    """A choice whose unknown value (stored as "") is rendered as null."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value in ("", None) else super().to_representation(value)
+
+
+@extend_schema_field({
+    "oneOf": [
+        {"type": "string", "enum": [POINT_LATEST]},
+        {"type": "string", "format": "date-time"},
+    ],
+    "description": '"latest" for the latest backup, or an ISO 8601 moment (with `Z` or an offset; naive means UTC).',
+})
+class PointInTimeField(serializers.Field):
+    """"latest" → None; an ISO 8601 string → an aware UTC datetime."""
+
+    default_error_messages = {
+        "invalid": 'Give "latest" or an ISO 8601 date and time, e.g. 2025-01-31T17:00:00Z.',
+        "range": "This moment is out of range.",
+    }
+
+    def to_internal_value(self, data: Any) -> datetime | None:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        text = data.strip()
+        if text.lower() == POINT_LATEST:
+            return None
+        try:
+            moment = parse_datetime(text)
+        except ValueError:
+            moment = None
+        if moment is None:
+            self.fail("invalid")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        try:
+            return moment.astimezone(timezone.utc)
+        except OverflowError:
+            self.fail("range")
+        raise AssertionError("unreachable")
+
+    def to_representation(self, value: datetime | None) -> str:
+        return POINT_LATEST if value is None else serializers.DateTimeField(
+            default_timezone=timezone.utc).to_representation(value)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape: field errors are under `extra.fields` ({"field": ["message", ...]})."""
+
+    message = serializers.CharField()
+    code = serializers.CharField()
+    extra = serializers.DictField(child=serializers.JSONField())
+
+
+class OrganizationOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="upstream_id")
+    first_backup = UtcDateTimeField(allow_null=True)
+    last_backup = UtcDateTimeField(allow_null=True)
+
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "is_backed_up", "first_backup", "last_backup"]
+        read_only_fields = fields
+
+
+class RestorePointOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    backup_time = UtcDateTimeField()
+    workloads = serializers.ListField(child=serializers.ChoiceField(choices=Workload.choices))
+    is_long_term_copy = serializers.BooleanField()
+
+
+class SessionOrganizationSerializer(serializers.Serializer):
+    id = serializers.UUIDField(allow_null=True, help_text="Upstream id; null when the organization is unknown here.")
+    name = serializers.CharField()
+
+
+class RestoreSessionOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="upstream_id", help_text="The upstream (VB365) session id.")
+    organization = serializers.SerializerMethodField()
+    workload = serializers.ChoiceField(choices=Workload.choices)
+    point_in_time = serializers.SerializerMethodField()
+    requested_latest = serializers.BooleanField(help_text="True when the session was asked for the latest backup.")
+    state = serializers.ChoiceField(choices=SessionState.choices)
+    result = NullableChoiceField(choices=SessionResult.choices, help_text="null while unknown.")
+    name = serializers.CharField()
+    initiated_by = serializers.CharField()
+    requested_by = serializers.SerializerMethodField()
+    on_behalf_of = serializers.SerializerMethodField()
+    reason = serializers.SerializerMethodField()
+    scope = serializers.CharField()
+    ticket = serializers.CharField()
+    scope_name = serializers.CharField()
+    client_host = serializers.CharField()
+    details = serializers.CharField()
+    created_at = UtcDateTimeField(source="creation_time")
+    ended_at = UtcDateTimeField(source="end_time", allow_null=True)
+    origin = serializers.ChoiceField(choices=SessionOrigin.choices)
+    fetched_at = UtcDateTimeField(help_text="When Restore Desk last read this session from VB365.")
+
+    @extend_schema_field(SessionOrganizationSerializer)
+    def get_organization(self, session: RestoreSession) -> dict[str, Any]:
+        organization = session.organization
+        return {
+            "id": str(organization.upstream_id) if organization else None,
+            "name": organization.name if organization else session.organization_name,
+        }
+
+    @extend_schema_field(UtcDateTimeField(allow_null=True, help_text="null for the latest backup or when unknown."))
+    def get_point_in_time(self, session: RestoreSession) -> str | None:
+        moment = session.requested_point_in_time or session.upstream_point_in_time
+        return None if moment is None else UtcDateTimeField().to_representation(moment)
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="Portal username; null for upstream sessions."))
+    def get_requested_by(self, session: RestoreSession) -> str | None:
+        return session.requested_by.get_username() if session.requested_by else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_on_behalf_of(self, session: RestoreSession) -> str | None:
+        return session.on_behalf_of.get_username() if session.on_behalf_of else None
+
+    @extend_schema_field(serializers.CharField())
+    def get_reason(self, session: RestoreSession) -> str:
+        return session.reason or session.upstream_reason
+
+
+class RestoreSessionEventOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="upstream_id")
+    order = serializers.IntegerField()
+    type = serializers.CharField()
+    status = serializers.CharField()
+    title = serializers.CharField()
+    message = serializers.CharField()
+    start_time = UtcDateTimeField(allow_null=True)
+    end_time = UtcDateTimeField(allow_null=True)
+    duration = serializers.CharField()
+    item_name = serializers.CharField()
+    item_type = serializers.CharField()
+    item_size_bytes = serializers.IntegerField(allow_null=True)
+    source = serializers.CharField()
+    target = serializers.CharField()

@@ -1,0 +1,379 @@
+"""The JSON API: one APIView per operation, each translating HTTP to a selector or a service call.
+
+Visibility and every business rule come from `sessions_app.selectors` and `sessions_app.services`, exactly as
+for the HTML pages. Objects outside the user's grants answer 404, role refusals 403, and upstream failures
+the 502/503/504 of `exception_handlers`.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timezone as dt_timezone
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_in
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sessions_app import exceptions, selectors
+from sessions_app.api import filters, pagination, permissions
+from sessions_app.api import serializers as api_serializers
+from sessions_app.models import Organization, RestoreSession, Workload
+from sessions_app.services import organizations as organization_services
+from sessions_app.services import accounts, restore_sessions, tenants
+from sessions_app.upstream import client as upstream
+from sessions_app.upstream.errors import UpstreamError
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX_LENGTH = 128  # StartRequest.key
+RESTORE_POINTS_NOT_SUPPORTED = "The configured VB365 API version (v{version}) has no restore points; choose a date and time."
+RESTORE_POINTS_NOT_BACKED_UP = "This organization has never been backed up, so it has no restore points."
+RESTORE_POINTS_TENANT = "Restore points are not listed for tenant sign-ins; choose a date and time."
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(api_serializers.ErrorSerializer, description=description)
+
+
+E400 = {400: _error("Bad input. Field errors are under `extra.fields`.")}
+E401 = {401: _error("Not signed in: send `Authorization: Token <token>`.")}
+E403 = {403: _error("Signed in, but the role may not do this.")}
+E404 = {404: _error("No such object among those you may see.")}
+E409 = {409: _error("Conflict with the current state.")}
+E_UPSTREAM = {
+    502: _error("VB365 rejected the request or answered with something unreadable."),
+    503: _error("VB365 cannot be reached; the `Retry-After` header says when to try again."),
+    504: _error("VB365 did not answer in time."),
+}
+AUTHENTICATED = {**E401, **E403}
+UPSTREAM_ID = OpenApiParameter("upstream_id", OpenApiTypes.UUID, OpenApiParameter.PATH,
+                               description="The upstream (VB365) id.")
+
+
+def client_address(request: Request) -> str:
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+class PortalApi(APIView):
+    """Defaults of every API view: a portal role is required, and times are read and written in UTC."""
+
+    permission_classes = [IsAuthenticated, permissions.HasPortalRole]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # UserTimeZoneMiddleware activates the user's page time zone; API clients get UTC whatever it is.
+        timezone.activate(dt_timezone.utc)
+        super().initial(request, *args, **kwargs)
+
+
+def _session_or_404(request: Request, upstream_id: str) -> RestoreSession:
+    session = selectors.restore_session_get(user=request.user, upstream_id=upstream_id)
+    if session is None:
+        raise exceptions.NotVisible("No such restore session.")
+    return session
+
+
+def _organization_or_404(request: Request, upstream_id: str) -> Organization:
+    organization = selectors.organization_get(user=request.user, upstream_id=upstream_id)
+    if organization is None:
+        raise exceptions.NotVisible("No such organization.")
+    return organization
+
+
+def _refreshed(request: Request, session: RestoreSession) -> RestoreSession:
+    """The session as VB365 now describes it, or the stored record when VB365 cannot answer (see fetched_at)."""
+    return restore_sessions.restore_session_current(session=session, client=tenants.tenant_client_for(request))[0]
+
+
+# -- authentication ---------------------------------------------------------------------------------------------
+
+
+class AuthTokenCreateApi(ObtainAuthToken):
+    """Exchange a username and password for the user's API token (the same token on every call)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+
+    @extend_schema_serializer(component_name="AuthToken")
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+
+    @extend_schema(
+        operation_id="auth_token_create",
+        summary="Get an API token",
+        request=inline_serializer("AuthTokenInput", fields={
+            "username": serializers.CharField(), "password": serializers.CharField(),
+        }),
+        responses={200: OutputSerializer, **E400, 429: _error("Too many failed sign-ins; wait and try again.")},
+        auth=[],
+        tags=["auth"],
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        username = request.data.get("username", "") if hasattr(request.data, "get") else ""
+        refusal = accounts.sign_in_throttled(username=str(username), address=client_address(request))
+        if refusal:
+            raise exceptions.TooManyAttempts(refusal)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        token = accounts.api_token_get_or_create(user=user)
+        # The sign-in audit (signals.py) and last_login follow Django's own signal, as for the sign-in page.
+        user_logged_in.send(sender=user.__class__, request=request._request, user=user)
+        return Response(self.OutputSerializer({"token": token}).data)
+
+
+# -- organizations ----------------------------------------------------------------------------------------------
+
+
+class OrganizationListApi(PortalApi):
+    """The organizations the user may see, refreshed from VB365 unless the local copy is under a minute old."""
+
+    pagination_class = pagination.LimitOffsetPagination
+
+    @extend_schema_serializer(component_name="OrganizationListFilter")
+    class FilterSerializer(serializers.Serializer):
+        refresh = serializers.BooleanField(required=False, default=False,
+                                           help_text="Re-read the list from VB365 even if the local copy is fresh.")
+
+    @extend_schema(
+        operation_id="organizations_list",
+        summary="List organizations",
+        parameters=[FilterSerializer],
+        responses={200: api_serializers.OrganizationOutputSerializer(many=True), **E400, **AUTHENTICATED,
+                   **E_UPSTREAM},
+        tags=["organizations"],
+    )
+    def get(self, request: Request) -> Response:
+        filters_serializer = self.FilterSerializer(data=request.query_params)
+        filters_serializer.is_valid(raise_exception=True)
+        visible = selectors.organization_list(user=request.user)
+        try:
+            organization_services.organizations_refresh(client=tenants.tenant_client_for(request),
+                                                        force=filters_serializer.validated_data["refresh"])
+        except UpstreamError as exc:
+            # As the organizations page: the last known list is still useful; with none, say why.
+            if not visible.exists():
+                raise
+            logger.warning("API organization refresh failed, serving the cached list: %s", exc)
+        return pagination.get_paginated_response(
+            pagination_class=self.pagination_class, serializer_class=api_serializers.OrganizationOutputSerializer,
+            queryset=visible, request=request, view=self,
+        )
+
+
+class OrganizationRestorePointListApi(PortalApi):
+    """The organization's restore points, newest first (VB365 v6+)."""
+
+    @extend_schema_serializer(component_name="RestorePointList")
+    class OutputSerializer(serializers.Serializer):
+        organization = api_serializers.OrganizationOutputSerializer()
+        supported = serializers.BooleanField(help_text="False when the VB365 API version has no restore points.")
+        note = serializers.CharField(allow_null=True, help_text="Why the list is empty, when it is by design.")
+        count = serializers.IntegerField()
+        results = api_serializers.RestorePointOutputSerializer(many=True)
+
+    @extend_schema(
+        operation_id="organizations_restore_points_list",
+        summary="List an organization's restore points",
+        parameters=[UPSTREAM_ID],
+        responses={200: OutputSerializer, **AUTHENTICATED, **E404, **E_UPSTREAM},
+        tags=["organizations"],
+    )
+    def get(self, request: Request, upstream_id: str) -> Response:
+        organization = _organization_or_404(request, upstream_id)
+        client = tenants.tenant_client_for(request)
+        dialect = client.dialect if client is not None else upstream.configured_dialect()
+        points: list[Any] = []
+        note = None
+        if not dialect.has_restore_points:
+            note = RESTORE_POINTS_NOT_SUPPORTED.format(version=dialect.version)
+        elif not organization.is_backed_up:
+            note = RESTORE_POINTS_NOT_BACKED_UP
+        else:
+            points = organization_services.organization_restore_points(organization=organization, client=client)
+            if client is not None and client.as_tenant:
+                note = RESTORE_POINTS_TENANT
+        data = {"organization": organization, "supported": dialect.has_restore_points, "note": note,
+                "count": len(points), "results": points}
+        return Response(self.OutputSerializer(data).data)
+
+
+# -- restore sessions -------------------------------------------------------------------------------------------
+
+
+class RestoreSessionListApi(PortalApi):
+    """Cached sessions the user may see, filtered by selectors.restore_session_list."""
+
+    pagination_class = pagination.LimitOffsetPagination
+    # Read by drf-spectacular to document the query parameters; the view validates with the FilterSet and
+    # lets the selector do the filtering.
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = filters.RestoreSessionFilter
+    queryset = RestoreSession.objects.none()
+
+    @extend_schema(
+        operation_id="sessions_list",
+        summary="List restore sessions",
+        responses={200: api_serializers.RestoreSessionOutputSerializer(many=True), **E400, **AUTHENTICATED},
+        tags=["sessions"],
+    )
+    def get(self, request: Request) -> Response:
+        filterset = filters.RestoreSessionFilter(request.query_params)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        sessions = selectors.restore_session_list(user=request.user, **filterset.selector_kwargs())
+        return pagination.get_paginated_response(
+            pagination_class=self.pagination_class, serializer_class=api_serializers.RestoreSessionOutputSerializer,
+            queryset=sessions, request=request, view=self,
+        )
+
+
+class RestoreSessionStartApi(PortalApi):
+    """Start a restore session (explore an organization as of a point in time)."""
+
+    permission_classes = [IsAuthenticated, permissions.HasPortalRole, permissions.CanStartSessions]
+
+    @extend_schema_serializer(component_name="RestoreSessionStart")
+    class InputSerializer(serializers.Serializer):
+        organization = serializers.UUIDField(help_text="Upstream id of the organization.")
+        point_in_time = api_serializers.PointInTimeField(required=False)
+        workload = serializers.ChoiceField(choices=Workload.choices)
+        show_deleted = serializers.BooleanField(required=False, default=False)
+        show_all_versions = serializers.BooleanField(required=False, default=False)
+        reason = serializers.CharField(max_length=2000, error_messages={
+            "required": exceptions.REASON_REQUIRED, "blank": exceptions.REASON_REQUIRED})
+        scope = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+        ticket = serializers.CharField(max_length=128, required=False, allow_blank=True, default="",
+                                       help_text="Required with `on_behalf_of`.")
+        on_behalf_of = serializers.SlugRelatedField(
+            slug_field="username", queryset=get_user_model().objects.filter(is_active=True), required=False,
+            allow_null=True, default=None, help_text="Username of the person the session is for (helpdesk).")
+
+    @extend_schema(
+        operation_id="sessions_start",
+        summary="Start a restore session",
+        description=(
+            "Starts one VB365 restore session. Send an `Idempotency-Key` header to make retries safe: the same "
+            "key (from the same user) with the same body answers 201 with the first session again instead of "
+            "starting another; the same key with a different body answers 409. Without the header every request "
+            "starts a new session."
+        ),
+        request=InputSerializer,
+        parameters=[OpenApiParameter(
+            IDEMPOTENCY_KEY_HEADER, {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
+            OpenApiParameter.HEADER, required=False,
+            description="Any unique string (a UUID is a good choice), at most 128 characters.")],
+        responses={201: api_serializers.RestoreSessionOutputSerializer, **E400, **AUTHENTICATED, **E404, **E409,
+                   **E_UPSTREAM},
+        examples=[OpenApiExample("Latest backup", request_only=True, value={
+            "organization": "4b6f3a43-5f7e-4d4e-9a8e-2f0f2c7e9a11", "point_in_time": "latest",
+            "workload": "exchange", "show_deleted": False, "show_all_versions": False,
+            "reason": "INC-1234: restore j.doe's deleted folder", "scope": "mailbox of j.doe"})],
+        tags=["sessions"],
+    )
+    def post(self, request: Request) -> Response:
+        key = _idempotency_key(request)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        organization = _organization_or_404(request, str(data["organization"]))
+        session = restore_sessions.restore_session_start(
+            actor=request.user, key=key, organization=organization, workload=data["workload"],
+            reason=data["reason"], point_in_time=data.get("point_in_time"), show_deleted=data["show_deleted"],
+            show_all_versions=data["show_all_versions"], scope=data["scope"], ticket=data["ticket"],
+            on_behalf_of=data["on_behalf_of"], client_address=client_address(request),
+            client=tenants.tenant_client_for(request),
+        )
+        return Response(api_serializers.RestoreSessionOutputSerializer(session).data, status=status.HTTP_201_CREATED)
+
+
+def _idempotency_key(request: Request) -> str:
+    """The client's Idempotency-Key, or a fresh one: without the header every request is a new start."""
+    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+    if key is None:
+        return str(uuid.uuid4())
+    key = key.strip()
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise ValidationError({IDEMPOTENCY_KEY_HEADER: [
+            f"Give a non-empty key of at most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]})
+    return key
+
+
+class RestoreSessionListStartApi(RestoreSessionListApi, RestoreSessionStartApi):
+    """`/api/sessions/`: GET is RestoreSessionListApi, POST is RestoreSessionStartApi."""
+
+    permission_classes = RestoreSessionStartApi.permission_classes
+
+
+class RestoreSessionDetailApi(PortalApi):
+    """One session, re-read from VB365 while it works (the cached record when VB365 cannot answer)."""
+
+    @extend_schema(
+        operation_id="sessions_retrieve",
+        summary="Get a restore session",
+        description=("A working session (or one whose events were never fetched) is re-read from VB365 first. "
+                     "When VB365 cannot answer, the last known record is returned; `fetched_at` says how old it is."),
+        parameters=[UPSTREAM_ID],
+        responses={200: api_serializers.RestoreSessionOutputSerializer, **AUTHENTICATED, **E404},
+        tags=["sessions"],
+    )
+    def get(self, request: Request, upstream_id: str) -> Response:
+        session = _refreshed(request, _session_or_404(request, upstream_id))
+        return Response(api_serializers.RestoreSessionOutputSerializer(session).data)
+
+
+class RestoreSessionStopApi(PortalApi):
+    @extend_schema(
+        operation_id="sessions_stop",
+        summary="Stop a restore session",
+        parameters=[UPSTREAM_ID],
+        request=None,
+        responses={200: api_serializers.RestoreSessionOutputSerializer, **AUTHENTICATED, **E404, **E409,
+                   **E_UPSTREAM},
+        tags=["sessions"],
+    )
+    def post(self, request: Request, upstream_id: str) -> Response:
+        session = _session_or_404(request, upstream_id)
+        session = restore_sessions.restore_session_stop(actor=request.user, session=session,
+                                                        client_address=client_address(request),
+                                                        client=tenants.tenant_client_for(request))
+        return Response(api_serializers.RestoreSessionOutputSerializer(session).data)
+
+
+class RestoreSessionEventListApi(PortalApi):
+    """The session's events in upstream order, after trying to refresh them as the detail does."""
+
+    pagination_class = pagination.LimitOffsetPagination
+
+    @extend_schema(
+        operation_id="sessions_events_list",
+        summary="List a restore session's events",
+        parameters=[UPSTREAM_ID],
+        responses={200: api_serializers.RestoreSessionEventOutputSerializer(many=True), **AUTHENTICATED, **E404},
+        tags=["sessions"],
+    )
+    def get(self, request: Request, upstream_id: str) -> Response:
+        session = _refreshed(request, _session_or_404(request, upstream_id))
+        return pagination.get_paginated_response(
+            pagination_class=self.pagination_class,
+            serializer_class=api_serializers.RestoreSessionEventOutputSerializer,
+            queryset=selectors.restore_session_events(session=session), request=request, view=self,
+        )

@@ -1,0 +1,80 @@
+"""Readiness of what Restore Desk depends on: the database, the cache and the VB365 server."""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection
+
+from sessions_app.upstream import client as upstream
+from sessions_app.upstream.errors import UpstreamError
+
+# Load balancers poll often; the upstream is asked at most this often per cache, whatever the polling rate.
+UPSTREAM_CHECK_SECONDS = 10
+UPSTREAM_CACHE_KEY = "healthz:upstream"
+
+
+@dataclass(frozen=True)
+class Check:
+    ok: bool
+    ms: float
+    detail: str = ""
+
+
+def _timed(probe: Any) -> Check:
+    started = time.monotonic()
+    try:
+        detail = probe() or ""
+        return Check(True, round((time.monotonic() - started) * 1000, 1), detail)
+    except Exception as exc:  # a health check reports every failure instead of raising it
+        return Check(False, round((time.monotonic() - started) * 1000, 1), f"{type(exc).__name__}: {exc}"[:200])
+
+
+def _database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return connection.vendor
+
+
+def _cache() -> str:
+    key = f"healthz:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=5)
+    if cache.get(key) != "1":
+        raise RuntimeError("the cache did not return what was written")
+    cache.delete(key)
+    return ""
+
+
+def _upstream() -> Check:
+    cached = cache.get(UPSTREAM_CACHE_KEY)
+    if cached is not None:
+        return Check(**cached)
+
+    def probe() -> str:
+        with upstream.get_client() as client:
+            return f"HTTP {client.probe()}"
+
+    check = _timed(probe)
+    cache.set(UPSTREAM_CACHE_KEY, asdict(check), timeout=UPSTREAM_CHECK_SECONDS)
+    return check
+
+
+def health_report() -> tuple[bool, dict[str, Any]]:
+    """(all ok, report). Each check: ok, ms, detail. The cache check failing does not hide the others."""
+    checks = {"database": _timed(_database), "cache": _timed(_cache), "upstream": _upstream_safely()}
+    healthy = all(check.ok for check in checks.values())
+    return healthy, {"status": "ok" if healthy else "unavailable",
+                     "checks": {name: asdict(check) for name, check in checks.items()}}
+
+
+def _upstream_safely() -> Check:
+    try:
+        return _upstream()
+    except UpstreamError as exc:
+        return Check(False, 0.0, str(exc))
+    except Exception as exc:  # the cache itself may be down
+        return Check(False, 0.0, f"{type(exc).__name__}: {exc}"[:200])

@@ -1,0 +1,58 @@
+"""API test helpers: clients signed in with a real token, and sessions started through the API itself."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from sessions_app.models import Organization
+from sessions_app.services import sync
+
+
+def token_client(user: Any) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    """Not signed in."""
+    return APIClient()
+
+
+@pytest.fixture
+def client_for() -> Callable[[Any], APIClient]:
+    return token_client
+
+
+def start_body(organization: Organization, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "organization": str(organization.upstream_id), "point_in_time": "latest", "workload": "exchange",
+        "show_deleted": False, "show_all_versions": False, "reason": "INC-1: restore a deleted folder",
+        "scope": "mailbox of j.doe",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def start_session() -> Callable[..., dict[str, Any]]:
+    """Start a session through the API as `user`; returns the response body (asserts 201)."""
+
+    def start(user: Any, organization: Organization, **overrides: Any) -> dict[str, Any]:
+        response = token_client(user).post("/api/sessions/", start_body(organization, **overrides), format="json")
+        assert response.status_code == 201, response.json()
+        return response.json()  # type: ignore[no-any-return]
+
+    return start
+
+
+@pytest.fixture
+def history(organizations: list[Organization]) -> int:
+    """The simulator's session history copied into the local cache (no events: they load on demand)."""
+    return sync.restore_sessions_sync(full=True, with_events=False).seen

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from sessions_app import exceptions
+from sessions_app.models import Organization, RestoreSession
+from tests.conftest import SimControl
+
+
+def stop(client: APIClient, session_id: str) -> Any:
+    return client.post(f"/api/sessions/{session_id}/stop/")
+
+
+def test_requester_stops_their_session(client_for: Callable[..., APIClient], operator: Any,
+                                       backed_up_org: Organization,
+                                       start_session: Callable[..., dict[str, Any]]) -> None:
+    started = start_session(operator, backed_up_org)
+
+    response = stop(client_for(operator), started["id"])
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == started["id"]
+    assert body["state"] == "stopped"
+    assert body["ended_at"] is not None
+    assert RestoreSession.objects.get(upstream_id=started["id"]).state == "stopped"
+
+
+def test_stopping_twice_is_409(client_for: Callable[..., APIClient], operator: Any, backed_up_org: Organization,
+                               start_session: Callable[..., dict[str, Any]]) -> None:
+    started = start_session(operator, backed_up_org)
+    client = client_for(operator)
+    stop(client, started["id"])
+
+    response = stop(client, started["id"])
+
+    assert response.status_code == 409
+    assert response.json() == {"message": exceptions.SESSION_ALREADY_STOPPED, "code": "already_stopped",
+                                "extra": {}}
+
+
+def test_helpdesk_stops_anyones_session(client_for: Callable[..., APIClient], operator: Any, helpdesk: Any,
+                                        backed_up_org: Organization,
+                                        start_session: Callable[..., dict[str, Any]]) -> None:
+    started = start_session(operator, backed_up_org)
+
+    assert stop(client_for(helpdesk), started["id"]).status_code == 200
+
+
+def test_auditor_may_not_stop(client_for: Callable[..., APIClient], operator: Any, auditor: Any,
+                              backed_up_org: Organization, start_session: Callable[..., dict[str, Any]]) -> None:
+    started = start_session(operator, backed_up_org)
+
+    response = stop(client_for(auditor), started["id"])
+
+    assert response.status_code == 403
+    assert RestoreSession.objects.get(upstream_id=started["id"]).state == "working"
+
+
+@pytest.mark.parametrize("guess", ["foreign", "random", "not-a-uuid"])
+def test_session_outside_grants_or_unknown_is_404(client_for: Callable[..., APIClient], operator: Any,
+                                                  exchange_operator: Any, other_org: Organization, guess: str,
+                                                  start_session: Callable[..., dict[str, Any]]) -> None:
+    foreign = start_session(exchange_operator, other_org)["id"]
+    target = {"foreign": foreign, "random": str(uuid.uuid4()), "not-a-uuid": "not-a-uuid"}[guess]
+
+    response = stop(client_for(operator), target)
+
+    assert response.status_code == 404
+    assert RestoreSession.objects.get(upstream_id=foreign).state == "working"
+
+
+def test_user_without_role_is_refused(client_for: Callable[..., APIClient], nobody: Any, operator: Any,
+                                      backed_up_org: Organization,
+                                      start_session: Callable[..., dict[str, Any]]) -> None:
+    started = start_session(operator, backed_up_org)
+
+    assert stop(client_for(nobody), started["id"]).status_code == 403
+
+
+def test_anonymous_is_401(api_client: APIClient, db: Any) -> None:
+    assert stop(api_client, str(uuid.uuid4())).status_code == 401
+
+
+def test_upstream_unavailable_is_503_and_the_session_stays_working(
+        client_for: Callable[..., APIClient], operator: Any, backed_up_org: Organization, sim: SimControl,
+        start_session: Callable[..., dict[str, Any]]) -> None:
+    started = start_session(operator, backed_up_org)
+    sim.fault(status=503, path="Stop")
+
+    response = stop(client_for(operator), started["id"])
+
+    assert response.status_code == 503
+    assert response.has_header("Retry-After")
+    assert RestoreSession.objects.get(upstream_id=started["id"]).state == "working"
+
+
+def test_upstream_timeout_is_504(client_for: Callable[..., APIClient], operator: Any, backed_up_org: Organization,
+                                 sim: SimControl, settings: Any,
+                                 start_session: Callable[..., dict[str, Any]]) -> None:
+    started = start_session(operator, backed_up_org)
+    settings.VB365_READ_TIMEOUT = 0.5
+    # The read-back after the failed stop times out as well, so the outcome stays unknown.
+    sim.fault(latency_ms=2000, path="RestoreSessions")
+
+    response = stop(client_for(operator), started["id"])
+
+    assert response.status_code == 504

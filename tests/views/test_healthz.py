@@ -1,0 +1,48 @@
+"""GET /healthz: JSON readiness of database, cache and upstream."""
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from sessions_app.services.health import UPSTREAM_CACHE_KEY
+
+
+@pytest.mark.django_db
+def test_healthy_when_everything_answers(client, upstream):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == {"database", "cache", "upstream"}
+    assert all(check["ok"] for check in body["checks"].values())
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.django_db
+def test_upstream_down_gives_503_with_the_reason(client, upstream, sim):
+    sim.fault(down=True, path="ServiceInstance")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"]["ok"] and not body["checks"]["upstream"]["ok"]
+    assert "Unavailable" in body["checks"]["upstream"]["detail"]
+
+
+@pytest.mark.django_db
+def test_upstream_is_asked_at_most_once_per_interval(client, upstream, sim):
+    before = sim.request_count("GET /v8/ServiceInstance")
+    for _ in range(5):
+        assert client.get("/healthz").status_code == 200
+    assert sim.request_count("GET /v8/ServiceInstance") == before + 1
+    cache.delete(UPSTREAM_CACHE_KEY)
+    client.get("/healthz")
+    assert sim.request_count("GET /v8/ServiceInstance") == before + 2
+
+
+@pytest.mark.django_db
+def test_old_api_versions_are_probed_without_a_token(client, upstream, sim):
+    upstream(4)
+    grants = sim.stats()["token_grants"]
+    assert client.get("/healthz").status_code == 200
+    assert sim.stats()["token_grants"] == grants
