@@ -37,7 +37,7 @@ def _cell(value: Any) -> Any:
         return value.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         # Spreadsheet formula injection: a leading quote keeps the text inert.
         return "'" + value
     return value

@@ -1,6 +1,7 @@
 """People and what they may do: roles, access grants, profiles. Every change is audited."""
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -92,8 +93,11 @@ SIGN_IN_THROTTLED = "Too many failed sign-ins. Wait {minutes} minutes and try ag
 
 
 def _throttle_keys(username: str, address: str) -> list[tuple[str, int]]:
-    return [(f"signin-fail:user:{username.strip().lower()[:150]}", settings.SIGN_IN_FAILURES_PER_USER),
-            (f"signin-fail:addr:{address}", settings.SIGN_IN_FAILURES_PER_ADDRESS)]
+    # Hashed: user names may hold characters no cache backend accepts in a key.
+    user = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+    where = hashlib.sha256(address.encode()).hexdigest()[:32]
+    return [(f"signin-fail:user:{user}", settings.SIGN_IN_FAILURES_PER_USER),
+            (f"signin-fail:addr:{where}", settings.SIGN_IN_FAILURES_PER_ADDRESS)]
 
 
 def sign_in_throttled(*, username: str, address: str) -> str | None:

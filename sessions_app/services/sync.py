@@ -7,9 +7,12 @@ Sessions VB365 no longer lists stay here, marked forgotten (a full run detects t
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
@@ -19,6 +22,7 @@ from django.utils import timezone
 
 from sessions_app import exceptions
 from sessions_app.models import AuditAction, AuditOutcome, Organization, RestoreSession, SessionState, SyncRun
+from sessions_app.services import bulk
 from sessions_app.services import organizations as organization_services
 from sessions_app.services.audit import audit_event_record
 from sessions_app.services.restore_sessions import restore_session_events_store, restore_session_refresh, upstream_fields
@@ -29,7 +33,8 @@ from sessions_app.upstream.types import RestoreSessionDTO
 logger = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=15)
-PAGE_SIZE = 1000
+PAGE_SIZE = 5000
+READ_AHEAD_PAGES = 2
 # A running row whose heartbeat is older than this was left by a process that died; the next run takes over.
 ABANDONED_AFTER = timedelta(minutes=5)
 # Upstream fields compared to decide whether a known session changed.
@@ -72,7 +77,7 @@ def restore_sessions_sync(*, client: upstream.UpstreamClient | None = None, sinc
         organizations = dict(Organization.objects.values_list("name", "id"))
         watermark: datetime | None = None
         needs_events: list[str] = []
-        for page in client.iter_restore_session_pages(start_time_from=start_from, page_size=PAGE_SIZE):
+        for page in _read_ahead(client.iter_restore_session_pages(start_time_from=start_from, page_size=PAGE_SIZE)):
             page_counts, page_needs_events = _ingest_page(page, run=run, organizations=organizations,
                                                           api_version=client.dialect.version)
             for key, value in page_counts.items():
@@ -126,18 +131,19 @@ def _incremental_start() -> datetime | None:
 
 def _ingest_page(page: list[RestoreSessionDTO], *, run: SyncRun, organizations: dict[str, int],
                  api_version: int) -> tuple[dict[str, int], list[str]]:
-    """Create new sessions and update changed ones with two or three statements per page."""
+    """Create new sessions and update changed ones, with a few statements per page."""
     by_id = {dto.id: dto for dto in page}
-    existing = {str(row.upstream_id): row for row in RestoreSession.objects.filter(upstream_id__in=list(by_id))}
-    created: list[RestoreSession] = []
+    existing = {str(row.upstream_id): row for row in RestoreSession.objects.filter(upstream_id__in=list(by_id))
+                .only("id", "upstream_id", *COMPARED_FIELDS)}
+    created: list[dict[str, Any]] = []
     changed: list[RestoreSession] = []
     needs_events: list[str] = []
     for upstream_id, dto in by_id.items():
         fields = upstream_fields(dto, api_version=api_version)
         row = existing.get(upstream_id)
         if row is None:
-            created.append(RestoreSession(upstream_id=uuid.UUID(upstream_id), organization_id=organizations.get(dto.organization_name),
-                                          last_seen_sync=run.pk, **fields))
+            created.append({"upstream_id": uuid.UUID(upstream_id), "last_seen_sync": run.pk,
+                            "organization_id": organizations.get(dto.organization_name), **fields})
             needs_events.append(upstream_id)
             continue
         if any(getattr(row, name) != fields[name] for name in COMPARED_FIELDS):
@@ -147,16 +153,54 @@ def _ingest_page(page: list[RestoreSessionDTO], *, run: SyncRun, organizations: 
         if dto.state == SessionState.WORKING:
             needs_events.append(upstream_id)
     with transaction.atomic():
-        # ignore_conflicts: a session the portal recorded a moment ago (a start racing this sync) is kept as is.
-        RestoreSession.objects.bulk_create(created, ignore_conflicts=True, batch_size=500)
+        # Conflicts are skipped: a session the portal recorded a moment ago (a start racing this sync) stays as is.
+        bulk.insert_ignoring_conflicts(RestoreSession, created, unique_field="upstream_id")
         if changed:
-            RestoreSession.objects.bulk_update(changed, fields=[*upstream_fields(page[0], api_version=api_version)],
+            RestoreSession.objects.bulk_update(changed, fields=list(upstream_fields(page[0], api_version=api_version)),
                                                batch_size=500)
         if existing:
             RestoreSession.objects.filter(upstream_id__in=list(existing)).update(last_seen_sync=run.pk)
     counts = {"seen": len(by_id), "created": len(created), "updated": len(changed),
               "unchanged": len(existing) - len(changed)}
     return counts, needs_events
+
+
+def _read_ahead(pages: Iterator[list[RestoreSessionDTO]]) -> Iterator[list[RestoreSessionDTO]]:
+    """Fetch the next upstream page in a thread while this one is written (network and database overlap).
+
+    The reading thread only speaks HTTP; every database write stays in the caller's thread.
+    """
+    ready: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD_PAGES)
+    stop = threading.Event()
+    done = object()
+
+    def read() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        ready.put(page, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(done)
+        except BaseException as exc:  # handed to the caller's thread, which raises it
+            ready.put(exc)
+
+    reader = threading.Thread(target=read, name="sync-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
 
 
 def _refresh_working_not_listed(*, run: SyncRun, client: upstream.UpstreamClient) -> tuple[int, int]:

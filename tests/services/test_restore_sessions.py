@@ -317,3 +317,18 @@ def test_start_and_stop_in_every_version_family(operator, backed_up_org, upstrea
     assert session.api_version == version and session.state == "working"
     stopped = restore_sessions.restore_session_stop(actor=operator, session=session)
     assert stopped.state == "stopped"
+
+
+def test_expired_token_with_refresh_refused_ends_in_a_clear_auth_error(operator, backed_up_org, fresh_sim):
+    start(operator, backed_up_org)
+    fresh_sim.expire_tokens()
+    fresh_sim.fault(path="(?i)/token$", status=400)
+    with pytest.raises(errors.UpstreamAuthError) as caught:
+        start(operator, backed_up_org, reason="after expiry")
+    assert caught.value.status_code == 400
+    request = StartRequest.objects.get(reason="after expiry")
+    assert request.status == StartRequest.Status.FAILED and request.error_kind == "UpstreamAuthError"
+    failed = AuditEvent.objects.get(action=AuditAction.SESSION_START_FAILED)
+    assert failed.reason == "after expiry" and failed.details["error"] == "UpstreamAuthError"
+    fresh_sim.clear_faults()
+    assert start(operator, backed_up_org).state == "working"
