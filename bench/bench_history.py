@@ -181,8 +181,8 @@ def _http(base: str, token: str, combos: list[tuple[str, dict[str, str], int]], 
 
 
 def run(quick: bool) -> dict[str, Any]:
-    n = 100_000 if quick else 1_000_000
-    reps = 3 if quick else 7
+    n = 50_000 if quick else 1_000_000
+    reps = 2 if quick else 7
     with common.redis_db(14) as cache, common.database("history") as db:
         env = common.portal_env(database=common.pg_url(db), cache=cache, vb365_url="http://127.0.0.1:9")
         common.add_users(env, ["bench_history"], "helpdesk")

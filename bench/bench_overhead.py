@@ -44,8 +44,8 @@ def _phase(recorder: common.Recorder, label: str, per_client: int, make_call: An
 
 
 def run(quick: bool) -> dict[str, Any]:
-    per_client = 8 if quick else 40
-    rounds = 2 if quick else 4
+    per_client = 6 if quick else 40
+    rounds = 1 if quick else 4
     time_limit = 60.0 if quick else 180.0
     with common.redis_db(10) as cache, common.simulator("--latency-ms", "20", "--seed", "11") as (sim, _, _), \
             common.database("overhead") as db:

@@ -313,15 +313,15 @@ def api_token(base: str, username: str) -> str:
     return str(response.json()["token"])
 
 
-def browser_session(base: str, username: str) -> requests.Session:
+def browser_session(base: str, username: str, timeout: float = 30) -> requests.Session:
     """A requests.Session signed in through the sign-in page (session cookie + CSRF)."""
     session = requests.Session()
-    page = session.get(f"{base}/signin/", timeout=30)
+    page = session.get(f"{base}/signin/", timeout=timeout)
     page.raise_for_status()
     csrf = session.cookies.get("csrftoken", "")
     response = session.post(f"{base}/signin/", data={"username": username, "password": PASSWORD,
                                                      "csrfmiddlewaretoken": csrf},
-                            headers={"Referer": f"{base}/signin/"}, timeout=30, allow_redirects=False)
+                            headers={"Referer": f"{base}/signin/"}, timeout=timeout, allow_redirects=False)
     if response.status_code != 302:
         raise RuntimeError(f"sign-in as {username} answered {response.status_code}")
     return session

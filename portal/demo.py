@@ -75,6 +75,13 @@ def _import_history() -> None:
         print(f"History import skipped: {exc}")
 
 
+def _tenant_logins(upstream_url: str) -> list[str]:
+    import requests
+
+    info = requests.get(f"{upstream_url}/_sim/info", timeout=5).json()
+    return [f"{org['tenant']['username']} / {org['tenant']['password']}" for org in info["organizations"] if org["tenant"]]
+
+
 def _print_banner(upstream_url: str, port: int, organizations: list[str]) -> None:
     print("\n" + "=" * 72)
     print(f"  Restore Desk:        http://127.0.0.1:{port}/")
@@ -83,6 +90,9 @@ def _print_banner(upstream_url: str, port: int, organizations: list[str]) -> Non
     for name, _, what in DEMO_USERS:
         print(f"    {name:<8} {what}")
     print(f"  olivia's organizations: {', '.join(organizations)}")
+    print("  Tenant self-service (\"Sign in with your Microsoft 365 organization\"):")
+    for login in _tenant_logins(upstream_url):
+        print(f"    {login}")
     print("  Stop with Ctrl-C.")
     print("=" * 72 + "\n")
 

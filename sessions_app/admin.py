@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
 from sessions_app.models import (
@@ -109,3 +111,19 @@ class AccessGrantAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class UserProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("user", "time_zone", "tenant_organization")
     list_select_related = ("user", "tenant_organization")
+
+
+class PortalUserAdmin(UserAdmin):
+    """Django's user admin; a change of a user's portal role (their groups) goes to the audit trail."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        user = form.instance
+        before = set(user.groups.values_list("name", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        after = set(user.groups.values_list("name", flat=True))
+        if before != after:
+            accounts.role_change_record(user=user, before=sorted(before), after=sorted(after), actor=request.user)
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), PortalUserAdmin)

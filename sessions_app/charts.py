@@ -6,6 +6,13 @@ from datetime import date
 from html import escape
 
 PALETTE = ("#0a6e4f", "#2563eb", "#b45309", "#7c3aed", "#be123c", "#0891b2", "#4d7c0f", "#6b7280")
+# Colours that mean something keep their meaning in every chart; other series take the palette in turn.
+NAMED_COLOURS = {"success": "#1a7f37", "warning": "#d97706", "failed": "#b42318", "unknown": "#9ca3af",
+                 "exchange": "#2563eb", "onedrive": "#0891b2", "sharepoint": "#0a6e4f", "teams": "#7c3aed"}
+
+
+def _colour(series: list[str], name: str) -> str:
+    return NAMED_COLOURS.get(name, PALETTE[series.index(name) % len(PALETTE)])
 WIDTH = 720
 
 
@@ -17,6 +24,7 @@ def stacked_bars_by_day(rows: list[tuple[date, str, int]], *, title: str) -> str
         days.setdefault(day, {})[name] = count
         if name not in series:
             series.append(name)
+    series.sort(key=lambda name: (list(NAMED_COLOURS).index(name) if name in NAMED_COLOURS else len(NAMED_COLOURS), name))
     height, top, bottom, left = 260, 30, 40, 40
     plot_height = height - top - bottom
     if not days:
@@ -36,7 +44,7 @@ def stacked_bars_by_day(rows: list[tuple[date, str, int]], *, title: str) -> str
                 continue
             h = plot_height * count / peak
             y -= h
-            colour = PALETTE[series.index(name) % len(PALETTE)]
+            colour = _colour(series, name)
             parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour}">'
                          f'<title>{escape(str(day))}: {escape(name)} {count}</title></rect>')
         if len(days) <= 16 or index % max(len(days) // 8, 1) == 0:
@@ -66,8 +74,8 @@ def horizontal_bars(rows: list[tuple[str, int]], *, title: str) -> str:
 
 def _legend(series: list[str], *, y: int) -> str:
     parts, x = [], 40
-    for index, name in enumerate(series):
-        colour = PALETTE[index % len(PALETTE)]
+    for name in series:
+        colour = _colour(series, name)
         parts.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{colour}"/>'
                      f'<text x="{x + 14}" y="{y}" font-size="11">{escape(name)}</text>')
         x += 24 + 7 * len(name)

@@ -193,6 +193,15 @@ def restore_session_get(*, user: AnyUser, upstream_id: str | uuid.UUID) -> Resto
             .filter(upstream_id=key).first())
 
 
+def restore_session_exists(*, upstream_id: str | uuid.UUID) -> RestoreSession | None:
+    """Any session with this id, whoever may see it: only for recording denied access, never for showing."""
+    try:
+        key = uuid.UUID(str(upstream_id))
+    except ValueError:
+        return None
+    return RestoreSession.objects.select_related("organization").filter(upstream_id=key).first()
+
+
 def working_sessions_of(*, user: AnyUser) -> QuerySet[RestoreSession]:
     """The dashboard: sessions this user asked for (or that were asked for on their behalf) that still work."""
     return (_visible_sessions(user).filter(Q(requested_by=user) | Q(on_behalf_of=user), state="working")  # type: ignore[misc]
@@ -243,7 +252,9 @@ def session_activity(*, since: datetime, field: str) -> list[tuple[Any, str, int
 
 
 def top_counts(*, since: datetime, field: str, limit: int = 10) -> list[tuple[str, int]]:
-    """The most frequent values of `field` among sessions created since `since`."""
-    rows = (RestoreSession.objects.filter(creation_time__gte=since).values_list(field)
+    """The most frequent values of `field` among sessions created since `since` (sessions without one are
+    left out: a session started in the VB365 console has no Restore Desk requester)."""
+    rows = (RestoreSession.objects.filter(creation_time__gte=since).exclude(**{f"{field}__isnull": True})
+            .exclude(**{field: ""}).values_list(field)
             .annotate(count=Count("id")).order_by("-count", field)[:limit])
     return [(value or "—", count) for value, count in rows]

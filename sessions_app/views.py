@@ -54,10 +54,11 @@ def _client_for(request: HttpRequest) -> upstream.UpstreamClient | None:
 
 
 def _session_or_404(request: HttpRequest, upstream_id: str) -> RestoreSession:
-    session = selectors.restore_session_get(user=request.user, upstream_id=upstream_id)
-    if session is None:
-        raise Http404("No such restore session.")
-    return session
+    try:
+        return restore_sessions.restore_session_for_viewer(actor=request.user, upstream_id=upstream_id,
+                                                           client_address=client_address(request))
+    except exceptions.NotVisible:
+        raise Http404("No such restore session.") from None
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

@@ -107,3 +107,26 @@ def test_sessions_survive_an_admin_look(admin_client, backed_up_org):
     make_session(backed_up_org)
     admin_client.get(reverse("admin:sessions_app_restoresession_changelist"), {"q": "contoso"})
     assert RestoreSession.objects.count() == 1
+
+
+def test_changing_a_users_role_in_the_admin_is_audited(admin_client, operator):
+    from django.contrib.auth.models import Group
+
+    from sessions_app.models import AuditAction, AuditEvent
+
+    helpdesk_group = Group.objects.get_or_create(name="helpdesk")[0]
+    url = f"/admin/auth/user/{operator.pk}/change/"
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name != "password"}
+    data.update({"username": "olivia", "groups": [helpdesk_group.pk], "date_joined_0": "2026-01-01",
+                 "date_joined_1": "00:00:00", "is_active": "on"})
+    data.pop("user_permissions", None)
+    data.pop("last_login", None)
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    event = AuditEvent.objects.filter(action=AuditAction.ROLE_CHANGE).order_by("-sequence").first()
+    assert event.actor_username == "root"
+    assert event.details["user"] == "olivia"
+    assert event.details["groups_before"] == ["operator"] and event.details["groups_after"] == ["helpdesk"]

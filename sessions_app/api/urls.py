@@ -11,6 +11,7 @@ app_name = "api"
 # not by Django's HTML 404 page.
 urlpatterns: list[URLPattern] = [
     path("auth/token/", views.AuthTokenCreateApi.as_view(), name="auth-token"),
+    path("auth/tenant-token/", views.TenantAuthTokenCreateApi.as_view(), name="auth-tenant-token"),
     path("organizations/", views.OrganizationListApi.as_view(), name="organization-list"),
     path("organizations/<str:upstream_id>/restore-points/", views.OrganizationRestorePointListApi.as_view(),
          name="organization-restore-points"),

@@ -85,10 +85,8 @@ class PortalApi(APIView):
 
 
 def _session_or_404(request: Request, upstream_id: str) -> RestoreSession:
-    session = selectors.restore_session_get(user=request.user, upstream_id=upstream_id)
-    if session is None:
-        raise exceptions.NotVisible("No such restore session.")
-    return session
+    return restore_sessions.restore_session_for_viewer(actor=request.user, upstream_id=upstream_id,
+                                                       client_address=client_address(request))
 
 
 def _organization_or_404(request: Request, upstream_id: str) -> Organization:
@@ -138,6 +136,40 @@ class AuthTokenCreateApi(ObtainAuthToken):
         # The sign-in audit (signals.py) and last_login follow Django's own signal, as for the sign-in page.
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         return Response(self.OutputSerializer({"token": token}).data)
+
+
+class TenantAuthTokenCreateApi(APIView):
+    """Tenant self-service for scripts: VB365 checks the organization's own credentials (as on the page
+    "Sign in with your Microsoft 365 organization"), and the answer is the tenant user's API token."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=254)
+        password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+    @extend_schema_serializer(component_name="TenantAuthToken")
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+        organization = api_serializers.OrganizationOutputSerializer()
+
+    @extend_schema(
+        operation_id="auth_tenant_token_create",
+        summary="Get an API token with an organization's own Microsoft 365 credentials",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **E400, 401: _error("VB365 refused the sign-in (the reason is the message)."),
+                   429: _error("Too many failed sign-ins; wait and try again.")},
+        auth=[],
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        signed_in = tenants.tenant_sign_in(client_address=client_address(request), **serializer.validated_data)
+        user_logged_in.send(sender=signed_in.user.__class__, request=request._request, user=signed_in.user)
+        token = accounts.api_token_get_or_create(user=signed_in.user)
+        return Response(self.OutputSerializer({"token": token, "organization": signed_in.organization}).data)
 
 
 # -- organizations ----------------------------------------------------------------------------------------------

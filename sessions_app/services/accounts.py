@@ -38,6 +38,13 @@ def user_role_set(*, user: AbstractBaseUser, role: Role, actor: AbstractBaseUser
                        details={"user": user.get_username(), "role": role.value})
 
 
+def role_change_record(*, user: AbstractBaseUser, before: list[str], after: list[str],
+                       actor: AbstractBaseUser | None = None) -> None:
+    """Audit a change of a user's groups made outside user_role_set (the Django admin's user form)."""
+    audit_event_record(action=AuditAction.ROLE_CHANGE, actor=actor, actor_username="system" if actor is None else "",
+                       details={"user": user.get_username(), "groups_before": before, "groups_after": after})
+
+
 def user_create(*, username: str, password: str, role: Role, organizations: Iterable[Organization] = (),
                 workloads: Iterable[str] = (), actor: AbstractBaseUser | None = None) -> AbstractBaseUser:
     """Create (or update) a portal user with one role and, for operators, access grants."""

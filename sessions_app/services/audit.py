@@ -64,7 +64,8 @@ def audit_event_record(
     user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     with transaction.atomic():
         if not AuditChainHead.objects.filter(pk=HEAD_ID).update(sequence=F("sequence") + 1):
-            AuditChainHead.objects.create(pk=HEAD_ID, sequence=1, last_hash=GENESIS_HASH)
+            _create_head()
+            AuditChainHead.objects.filter(pk=HEAD_ID).update(sequence=F("sequence") + 1)
         head = AuditChainHead.objects.select_for_update().get(pk=HEAD_ID)
         event = AuditEvent(
             sequence=head.sequence,
@@ -89,6 +90,15 @@ def audit_event_record(
         event.save()
         AuditChainHead.objects.filter(pk=HEAD_ID).update(last_hash=event.hash)
     return event
+
+
+def _create_head() -> None:
+    """The migration creates the head; this recreates it (continuing from the newest event) if it is gone.
+    Concurrent writers may all get here: one insert wins, the others wait for it and do nothing."""
+    newest = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
+    sequence, last_hash = newest if newest else (0, GENESIS_HASH)
+    AuditChainHead.objects.bulk_create([AuditChainHead(pk=HEAD_ID, sequence=sequence, last_hash=last_hash)],
+                                       ignore_conflicts=True)
 
 
 @dataclass(frozen=True)

@@ -341,6 +341,22 @@ def restore_session_upsert(*, dto: RestoreSessionDTO, api_version: int,
     raise AssertionError("unreachable")
 
 
+def restore_session_for_viewer(*, actor: AbstractBaseUser, upstream_id: str, client_address: str = ""
+                               ) -> RestoreSession:
+    """The session if the actor may see it. Raises NotVisible otherwise (answered as 404, so ids cannot be
+    probed); a session that exists but lies outside the actor's grants is recorded as denied access."""
+    session = selectors.restore_session_get(user=actor, upstream_id=upstream_id)
+    if session is not None:
+        return session
+    hidden = selectors.restore_session_exists(upstream_id=upstream_id)
+    if hidden is not None:
+        audit_event_record(action=AuditAction.ACCESS_DENIED, actor=actor, outcome=AuditOutcome.DENIED,
+                           organization=hidden.organization, workload=hidden.workload,
+                           session_upstream_id=str(hidden.upstream_id), client_address=client_address,
+                           details={"operation": "view"})
+    raise exceptions.NotVisible("No such restore session.")
+
+
 def restore_session_stop(*, actor: AbstractBaseUser, session: RestoreSession, client_address: str = "",
                          client: upstream.UpstreamClient | None = None) -> RestoreSession:
     """Stop a working session upstream and record it. Raises NotVisible, NotAllowed, SessionAlreadyStopped

@@ -15,6 +15,7 @@ EXPECTED_OPERATIONS = {
     ("/api/sessions/{upstream_id}/", "get"),
     ("/api/sessions/{upstream_id}/stop/", "post"),
     ("/api/sessions/{upstream_id}/events/", "get"),
+    ("/api/auth/tenant-token/", "post"),
 }
 
 
