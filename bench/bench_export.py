@@ -47,7 +47,7 @@ SELECT %(base)s + g, now() - (%(n)s - g) * interval '2 seconds', NULL, 'user' ||
                      'restore_point_id', '', 'show_deleted', false, 'show_all_versions', false),
   encode(sha256(convert_to('bench-audit-' || (%(base)s + g - 1), 'UTF8')), 'hex'),
   encode(sha256(convert_to('bench-audit-' || (%(base)s + g), 'UTF8')), 'hex')
-FROM generate_series(1, %(n)s) AS g
+FROM generate_series(1::bigint, %(n)s::bigint) AS g
 """
 
 

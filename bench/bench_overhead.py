@@ -101,11 +101,15 @@ def run(quick: bool) -> dict[str, Any]:
 
             recorder = common.Recorder()
             common.log(f"overhead: {rounds} rounds x {CLIENTS} clients x {per_client} requests per phase")
+            upstream_reads = 0
             for _ in range(rounds):
                 _phase(recorder, "start_direct", per_client, explore_direct, time_limit, direct_clients)
                 _phase(recorder, "start_portal", per_client, start_portal, time_limit, portal_clients)
                 _phase(recorder, "read_direct", per_client, read_direct, time_limit, direct_clients)
+                before = common.sim_stats(sim)["requests"]
                 _phase(recorder, "read_portal", per_client, read_portal, time_limit, portal_clients)
+                after = common.sim_stats(sim)["requests"]
+                upstream_reads += sum(v - before.get(k, 0) for k, v in after.items() if k.startswith("GET "))
             stats = common.sim_stats(sim)
 
     summary = {label: common.latency_summary(recorder.latencies(label))
@@ -123,6 +127,8 @@ def run(quick: bool) -> dict[str, Any]:
             "details": {"clients": CLIENTS, "rounds": rounds, "requests_per_client_per_round": per_client,
                         "sim_latency_ms": 20, "latency": summary, "failures": failures,
                         "errors": recorder.errors, "sim_requests": stats.get("requests"),
+                        "upstream_calls_per_portal_read": round(
+                            upstream_reads / max(1, len(recorder.latencies("read_portal"))), 2),
                         "note": "portal reads of a working session re-read VB365 at most every 2 s (product "
                                 "behaviour, restore_session_current); a new session's first read also fetches "
                                 "its events"}}

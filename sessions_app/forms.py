@@ -19,6 +19,15 @@ POINT_CUSTOM = "custom"
 POINT_RESTORE_POINT = "restore_point"
 
 
+class UsernameChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """A user chosen by username; NUL characters are refused before the lookup (PostgreSQL rejects them)."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
 class StartSessionForm(forms.Form):
     """The start form. `organizations`, `workloads` and `restore_points` come from the view (selectors, VB365)."""
 
@@ -44,8 +53,8 @@ class StartSessionForm(forms.Form):
                              error_messages={"required": exceptions.REASON_REQUIRED})
     scope = forms.CharField(required=False, max_length=2000, label="Scope or ticket",
                             widget=forms.TextInput(attrs={"placeholder": "e.g. mailbox of j.doe, INC-1234"}))
-    on_behalf_of = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False,
-                                          to_field_name="username", label="On behalf of")
+    on_behalf_of = UsernameChoiceField(queryset=get_user_model().objects.none(), required=False,
+                                       to_field_name="username", label="On behalf of")
     ticket = forms.CharField(required=False, max_length=128, label="Ticket reference")
 
     def __init__(self, *args: Any, organizations: Any, workloads: tuple[str, ...],

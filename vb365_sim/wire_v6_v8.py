@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from vb365_sim import wire_v2_v5
 from vb365_sim.state import EventRecord, Organization, RestorePoint, SessionRecord, iso_z
-from vb365_sim.wire_common import WireContext, duration
+from vb365_sim.wire_common import WireContext
 
 
 def error(message: str, error_code: str | None, version: int) -> dict[str, Any]:
@@ -52,24 +53,11 @@ def session(rec: SessionRecord, ctx: WireContext) -> dict[str, Any]:
 
 
 def event(ev: EventRecord, rec: SessionRecord, ctx: WireContext) -> dict[str, Any]:
-    session_path = f"{ctx.prefix}/RestoreSessions/{rec.id}"
-    end = ev.end_us if ev.end_us is not None else ctx.now_us
-    out: dict[str, Any] = {
-        "id": ev.id,
-        "type": ev.type,
-        "status": ev.status,
-        "startTime": iso_z(ev.start_us),
-        **({} if ev.end_us is None else {"endTime": iso_z(ev.end_us)}),
-        "duration": duration(end - ev.start_us),
-        "title": ev.title,
-        "message": ev.message,
-        "order": ev.order,
-        "itemName": ev.item_name,
-        "itemType": ev.item_type,
-        "itemSizeBytes": ev.item_size,
-        "source": ev.source,
-        "target": ev.target,
-    }
+    # The v2-v5 event plus the item fields of v6 and the object ids of v8; ctx.href makes the links relative.
+    out = wire_v2_v5.event(ev, rec, ctx)
+    links = out.pop("_links")
+    out.update(itemName=ev.item_name, itemType=ev.item_type, itemSizeBytes=ev.item_size, source=ev.source,
+               target=ev.target)
     if ctx.version >= 8:
         org = ctx.state.orgs_by_id[rec.organization_id]
         out.update(
@@ -80,7 +68,7 @@ def event(ev: EventRecord, rec: SessionRecord, ctx: WireContext) -> dict[str, An
             siteId=ev.site_id,
             teamId=ev.team_id,
         )
-    out["_links"] = {"self": {"href": f"{session_path}/Events/{ev.id}"}, "restoreSession": {"href": session_path}}
+    out["_links"] = links
     return out
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -175,3 +176,15 @@ class RestoreSessionEventOutputSerializer(serializers.Serializer):
     item_size_bytes = serializers.IntegerField(allow_null=True)
     source = serializers.CharField()
     target = serializers.CharField()
+
+
+class ActiveUsernameField(serializers.SlugRelatedField):
+    """An active user, by username. NUL characters are refused before the lookup (PostgreSQL rejects them)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="username", queryset=get_user_model().objects.filter(is_active=True), **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("invalid")
+        return super().to_internal_value(data)

@@ -11,7 +11,6 @@ import uuid
 from datetime import timezone as dt_timezone
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
@@ -295,9 +294,9 @@ class RestoreSessionStartApi(PortalApi):
         scope = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
         ticket = serializers.CharField(max_length=128, required=False, allow_blank=True, default="",
                                        help_text="Required with `on_behalf_of`.")
-        on_behalf_of = serializers.SlugRelatedField(
-            slug_field="username", queryset=get_user_model().objects.filter(is_active=True), required=False,
-            allow_null=True, default=None, help_text="Username of the person the session is for (helpdesk).")
+        on_behalf_of = api_serializers.ActiveUsernameField(
+            required=False, allow_null=True, default=None,
+            help_text="Username of the person the session is for (helpdesk).")
 
     @extend_schema(
         operation_id="sessions_start",
@@ -343,9 +342,9 @@ def _idempotency_key(request: Request) -> str:
     if key is None:
         return str(uuid.uuid4())
     key = key.strip()
-    if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
         raise ValidationError({IDEMPOTENCY_KEY_HEADER: [
-            f"Give a non-empty key of at most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]})
+            f"Give a non-empty key of at most {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters."]})
     return key
 
 

@@ -287,3 +287,23 @@ def test_upstream_timeout_is_504(client_for: Callable[..., APIClient], operator:
 
     assert response.status_code == 504
     assert response.json()["code"] == "upstream_timeout"
+
+
+@pytest.mark.parametrize("key", ["a\x00b", "tab\tinside", "x" * 129])
+def test_unprintable_or_long_idempotency_keys_are_a_400(client_for: Callable[..., APIClient], operator: Any,
+                                                         backed_up_org: Organization, key: str) -> None:
+    response = client_for(operator).post("/api/sessions/", {"organization": str(backed_up_org.upstream_id),
+                                                            "point_in_time": "latest", "workload": "exchange",
+                                                            "reason": "r"}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["extra"]["fields"]
+
+
+def test_nul_characters_in_on_behalf_of_are_a_400(client_for: Callable[..., APIClient], helpdesk: Any,
+                                                   backed_up_org: Organization) -> None:
+    response = client_for(helpdesk).post("/api/sessions/", {"organization": str(backed_up_org.upstream_id),
+                                                            "point_in_time": "latest", "workload": "exchange",
+                                                            "reason": "r", "ticket": "T-1",
+                                                            "on_behalf_of": "ol\x00ivia"}, format="json")
+    assert response.status_code == 400
+    assert "on_behalf_of" in response.json()["extra"]["fields"]

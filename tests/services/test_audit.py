@@ -54,16 +54,20 @@ TAMPERED_VALUES: dict[str, Any] = {
 }
 
 
-def _raw_update(event: AuditEvent, field: str, value: Any) -> None:
-    """Tampering as someone with database access would do it, below the model's guards."""
-    column = AuditEvent._meta.get_field(field).column
-    prepared = AuditEvent._meta.get_field(field).get_db_prep_save(value, connection)
+def _tamper(statement: str, params: list[Any]) -> None:
+    """Tampering as someone with database access would do it, below the model's guards (and the trigger)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("ALTER TABLE sessions_app_auditevent DISABLE TRIGGER USER")
-        cursor.execute(f"UPDATE sessions_app_auditevent SET {column} = %s WHERE id = %s", [prepared, event.pk])
+        cursor.execute(statement, params)
         if connection.vendor == "postgresql":
             cursor.execute("ALTER TABLE sessions_app_auditevent ENABLE TRIGGER USER")
+
+
+def _raw_update(event: AuditEvent, field: str, value: Any) -> None:
+    column = AuditEvent._meta.get_field(field).column
+    prepared = AuditEvent._meta.get_field(field).get_db_prep_save(value, connection)
+    _tamper(f"UPDATE sessions_app_auditevent SET {column} = %s WHERE id = %s", [prepared, event.pk])
 
 
 @pytest.mark.django_db
@@ -84,12 +88,7 @@ def test_tampering_with_any_field_of_any_event_is_detected(field):
 @pytest.mark.django_db
 def test_a_deleted_event_is_detected():
     events = record_some(4)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE sessions_app_auditevent DISABLE TRIGGER USER")
-        cursor.execute("DELETE FROM sessions_app_auditevent WHERE id = %s", [events[1].pk])
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE sessions_app_auditevent ENABLE TRIGGER USER")
+    _tamper("DELETE FROM sessions_app_auditevent WHERE id = %s", [events[1].pk])
     report = audit_chain_verify()
     assert report.first_bad_sequence == 3
     assert "missing" in report.problem
@@ -98,12 +97,7 @@ def test_a_deleted_event_is_detected():
 @pytest.mark.django_db
 def test_the_newest_event_removed_is_detected():
     events = record_some(3)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE sessions_app_auditevent DISABLE TRIGGER USER")
-        cursor.execute("DELETE FROM sessions_app_auditevent WHERE id = %s", [events[2].pk])
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE sessions_app_auditevent ENABLE TRIGGER USER")
+    _tamper("DELETE FROM sessions_app_auditevent WHERE id = %s", [events[2].pk])
     assert audit_chain_verify().first_bad_sequence == 3
 
 

@@ -1,6 +1,7 @@
 """The start page: who may open it, what a bad form shows, one session per submission, upstream faults as messages."""
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -231,3 +232,13 @@ def test_admin_may_start(signed_in, admin_user, other_org, sim):
     response = signed_in(admin_user).post(URL, start_form(other_org))
     assert response.status_code == 302
     assert RestoreSession.objects.get().organization == other_org
+
+
+def test_nul_in_on_behalf_of_is_a_form_error_not_a_crash(client, helpdesk, backed_up_org, sim):
+    client.force_login(helpdesk)
+    response = client.post(reverse("sessions_app:session-start"), {
+        "submission_key": str(uuid.uuid4()), "organization": str(backed_up_org.upstream_id), "point_choice": "latest",
+        "workload": "exchange", "reason": "kept reason", "on_behalf_of": "ol\x00ivia", "ticket": "T-1"})
+    assert response.status_code == 200
+    assert "kept reason" in response.content.decode()
+    assert response.context["form"].errors["on_behalf_of"]
