@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Q, QuerySet
@@ -132,6 +133,13 @@ def organization_get(*, user: AnyUser, upstream_id: str | uuid.UUID) -> Organiza
     except ValueError:
         return None
     return organization_list(user=user).filter(upstream_id=key).first()
+
+
+def on_behalf_candidates(*, user: AnyUser) -> QuerySet[Any] | None:
+    """The people a helpdesk user may start a session for; None for roles that may not act on behalf."""
+    if not can_act_on_behalf(user):
+        return None
+    return get_user_model().objects.filter(is_active=True).order_by("username")
 
 
 def workloads_allowed(*, user: AnyUser, organization: Organization) -> set[str] | None:

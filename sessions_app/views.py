@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model, login
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -151,24 +151,7 @@ def _restore_points(request: HttpRequest, organization: Organization) -> tuple[l
 def session_start(request: HttpRequest) -> HttpResponse:
     if not selectors.can_start(request.user):
         raise PermissionDenied(exceptions.NOT_ALLOWED)
-    organizations = selectors.organization_list(user=request.user)
-    if not organizations.exists():
-        try:
-            organization_services.organizations_refresh(client=_client_for(request))
-        except UpstreamError as exc:
-            messages.warning(request, upstream_error_text(exc))
-    chosen = request.POST.get("organization") or request.GET.get("organization") or ""
-    organization = selectors.organization_get(user=request.user, upstream_id=chosen) if chosen else None
-    if organization is None and selectors.user_role(request.user) == Role.TENANT:
-        organization = organizations.first()
-    points, points_error = _restore_points(request, organization) if organization else ([], "")
-    form_kwargs: dict[str, Any] = {
-        "organizations": organizations,
-        "workloads": _workloads_for(request, organization),
-        "restore_points": [(point.id, point.backup_time) for point in points],
-        "on_behalf_users": get_user_model().objects.filter(is_active=True).order_by("username")
-        if selectors.can_act_on_behalf(request.user) else None,
-    }
+    organization, form_kwargs, points, points_error = _start_form_setup(request)
     if request.method == "POST":
         form = forms.StartSessionForm(request.POST, **form_kwargs)
         if form.is_valid():
@@ -185,6 +168,28 @@ def session_start(request: HttpRequest) -> HttpResponse:
         "form": form, "organization": organization, "restore_points": points, "restore_points_error": points_error,
         "is_tenant": selectors.user_role(request.user) == Role.TENANT,
     })
+
+
+def _start_form_setup(request: HttpRequest) -> tuple[Organization | None, dict[str, Any], list[Any], str]:
+    """(chosen organization, the form's choices, its restore points, why they are missing)."""
+    organizations = selectors.organization_list(user=request.user)
+    if not organizations.exists():
+        try:
+            organization_services.organizations_refresh(client=_client_for(request))
+        except UpstreamError as exc:
+            messages.warning(request, upstream_error_text(exc))
+    chosen = request.POST.get("organization") or request.GET.get("organization") or ""
+    organization = selectors.organization_get(user=request.user, upstream_id=chosen) if chosen else None
+    if organization is None and selectors.user_role(request.user) == Role.TENANT:
+        organization = organizations.first()
+    points, points_error = _restore_points(request, organization) if organization else ([], "")
+    form_kwargs: dict[str, Any] = {
+        "organizations": organizations,
+        "workloads": _workloads_for(request, organization),
+        "restore_points": [(point.id, point.backup_time) for point in points],
+        "on_behalf_users": selectors.on_behalf_candidates(user=request.user),
+    }
+    return organization, form_kwargs, points, points_error
 
 
 def _workloads_for(request: HttpRequest, organization: Organization | None) -> tuple[str, ...]:
