@@ -50,7 +50,7 @@ def run(quick: bool) -> dict[str, Any]:
         common.add_users(env, names, "helpdesk")
         common.manage(env, "sync_sessions", "--no-events", "-v", "0")
         org_id = common.sim_backed_up_organization(sim)["id"]
-        with common.gunicorn(env, workers=4, threads=4, name="mixed") as (base, _):
+        with common.gunicorn(env, workers=4, threads=4, name="mixed") as (base, master):
             recorder = common.Recorder()
             sign_ins = common.Recorder()
             known: list[str] = []
@@ -123,10 +123,13 @@ def run(quick: bool) -> dict[str, Any]:
             for _ in range(users):
                 signed_in.acquire(timeout=300)
             sign_in_s = time.perf_counter() - sign_in_started
+            workers = common.children_pids(master.pid)
+            cpu_before = {pid: common.cpu_seconds(pid) for pid in workers}
             window["end"] = time.monotonic() + duration
             go.set()
             for thread in threads:
                 thread.join(timeout=duration + 90)
+            server_cpu_s = sum(common.cpu_seconds(pid) - cpu_before[pid] for pid in workers)
             wall = time.perf_counter() - sign_in_started - sign_in_s
 
     ok = recorder.latencies()
@@ -148,6 +151,8 @@ def run(quick: bool) -> dict[str, Any]:
                         "think_s": THINK_S, "window_wall_s": round(wall, 1), "sign_in_phase_s": round(sign_in_s, 1),
                         "requests": len(recorder.rows), "requests_per_s": round(len(recorder.rows) / duration, 1),
                         "errors": errors, "error_samples": sign_ins.errors + recorder.errors,
+                        "portal_cpu_s": round(server_cpu_s, 1),
+                        "portal_cpu_ms_per_request": round(server_cpu_s * 1000 / max(1, len(recorder.rows)), 1),
                         "all": common.latency_summary(everything), "ok_only": common.latency_summary(ok),
                         "sign_in": common.latency_summary(sign_in_ms),
                         "by_kind": {label: common.latency_summary(recorder.latencies(label, ok_only=False))

@@ -130,7 +130,8 @@ class SessionFilterForm(forms.Form):
     started_after = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     started_before = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
     search = forms.CharField(required=False, max_length=200, label="Reason or scope contains")
-    ordering = forms.ChoiceField(choices=[(key, key.capitalize()) for key in SESSION_ORDERINGS], required=False)
+    ordering = forms.ChoiceField(choices=[(key, f"Sort: {key}") for key in SESSION_ORDERINGS], required=False,
+                                 label="Order")
 
     def __init__(self, *args: Any, organizations: Any, review: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -8,6 +8,8 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Value as V
+from django.db.models.functions import Concat, Upper
 
 
 class TimestampedModel(models.Model):
@@ -142,12 +144,18 @@ class RestoreSession(TimestampedModel):
     events_fetched_at = models.DateTimeField(null=True, blank=True)
     # The last full sync that found this session upstream (how forgotten sessions are recognised).
     last_seen_sync = models.BigIntegerField(null=True, blank=True)
+    # What the history's text search looks in, upper-cased, kept by the database (trigram-indexed on PostgreSQL).
+    search_text = models.GeneratedField(
+        expression=Upper(Concat("reason", V(" "), "scope", V(" "), "ticket", V(" "), "upstream_reason", V(" "),
+                                "scope_name", output_field=models.TextField())),
+        output_field=models.TextField(), db_persist=True)
 
     class Meta:
         ordering = ["-creation_time", "-id"]
         indexes = [
             models.Index(fields=["-creation_time", "-id"], name="session_newest_first"),
             models.Index(fields=["organization", "-creation_time"], name="session_org_newest"),
+            models.Index(fields=["organization_name", "-creation_time", "-id"], name="session_orgname_newest"),
             models.Index(fields=["requested_by", "-creation_time"], name="session_requester_newest"),
             models.Index(fields=["state", "-creation_time"], name="session_state_newest"),
             models.Index(fields=["workload", "-creation_time"], name="session_workload_newest"),

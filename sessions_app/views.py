@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, Stream
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 
 from sessions_app import charts, exceptions, exports, forms, selectors
@@ -34,8 +35,20 @@ HISTORY_PAGE_SIZE = 25
 EVENTS_PAGE_SIZE = 20
 
 
-def _paginate(request: HttpRequest, items: Any, per_page: int, param: str = "page") -> Page:
-    return Paginator(items, per_page).get_page(request.GET.get(param))
+class CappedPaginator(Paginator):
+    """Counts at most selectors.COUNT_CAP rows: a large history pages fast, and says "more than" beyond it."""
+
+    count_is_exact = True
+
+    @cached_property
+    def count(self) -> int:
+        count, self.count_is_exact = selectors.capped_count(self.object_list)
+        return count
+
+
+def _paginate(request: HttpRequest, items: Any, per_page: int, param: str = "page",
+              paginator: type[Paginator] = Paginator) -> Page:
+    return paginator(items, per_page).get_page(request.GET.get(param))
 
 
 def client_address(request: HttpRequest) -> str:
@@ -290,7 +303,8 @@ def _session_list_page(request: HttpRequest, *, review: bool, template: str) -> 
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, template, {
-        "form": form, "page": _paginate(request, sessions, HISTORY_PAGE_SIZE), "query": query.urlencode(),
+        "form": form, "page": _paginate(request, sessions, HISTORY_PAGE_SIZE, paginator=CappedPaginator),
+        "query": query.urlencode(),
         "review": review,
     })
 
@@ -333,7 +347,8 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "sessions_app/audit_list.html", {
-        "form": form, "page": _paginate(request, selectors.audit_event_list(**filters), HISTORY_PAGE_SIZE),
+        "form": form,
+        "page": _paginate(request, selectors.audit_event_list(**filters), HISTORY_PAGE_SIZE, paginator=CappedPaginator),
         "query": query.urlencode(),
     })
 

@@ -35,10 +35,10 @@ def test_empty_trail_is_just_the_header(db):
     assert rows(AuditEvent.objects.none()) == [list(exports.AUDIT_COLUMNS)]
 
 
-def test_lines_end_with_crlf_and_quote_commas_and_newlines(db):
+def test_lines_end_with_lf_and_quote_commas_and_newlines(db):
     audit_event_record(action=AuditAction.EXPORT, reason='line one\nline "two", three')
     lines = list(exports.audit_csv_rows(AuditEvent.objects.all()))
-    assert all(line.endswith("\r\n") for line in lines)
+    assert all(line.endswith("\n") and not line.endswith("\r\n") for line in lines)
     assert rows(AuditEvent.objects.all())[1][exports.AUDIT_COLUMNS.index("reason")] == 'line one\nline "two", three'
 
 

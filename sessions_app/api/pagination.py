@@ -1,4 +1,9 @@
-"""Limit/offset paging for list APIs: `{"count", "next", "previous", "results"}` (HackSoft's helper)."""
+"""Limit/offset paging for list APIs: `{"count", "count_is_exact", "next", "previous", "results"}`.
+
+`count` is exact up to selectors.COUNT_CAP; beyond it `count` is the cap and `count_is_exact` is false (a
+history of a million sessions is not counted on every page). `next` is exact either way: one row more than
+the page is read to know whether another page follows.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -6,12 +11,54 @@ from typing import Any
 from rest_framework import pagination, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
+
+from sessions_app import selectors
 
 
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
     default_limit = 25
     max_limit = 100
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: APIView | None = None) -> list[Any]:
+        self.request = request
+        self.limit = self.get_limit(request)
+        self.offset = self.get_offset(request)
+        if hasattr(queryset, "order_by"):
+            self.count, self.count_is_exact = selectors.capped_count(queryset)
+        else:
+            self.count, self.count_is_exact = len(queryset), True
+        rows = list(queryset[self.offset:self.offset + self.limit + 1])
+        self.has_next = len(rows) > self.limit
+        return rows[:self.limit]
+
+    def get_next_link(self) -> str | None:
+        if not self.has_next:
+            return None
+        url = self.request.build_absolute_uri()
+        url = replace_query_param(url, self.limit_query_param, self.limit)
+        return str(replace_query_param(url, self.offset_query_param, self.offset + self.limit))
+
+    def get_previous_link(self) -> str | None:
+        if self.offset <= 0:
+            return None
+        url = replace_query_param(self.request.build_absolute_uri(), self.limit_query_param, self.limit)
+        if self.offset - self.limit <= 0:
+            return str(remove_query_param(url, self.offset_query_param))
+        return str(replace_query_param(url, self.offset_query_param, self.offset - self.limit))
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response({"count": self.count, "count_is_exact": self.count_is_exact, "next": self.get_next_link(),
+                         "previous": self.get_previous_link(), "results": data})
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        response = super().get_paginated_response_schema(schema)
+        response["properties"]["count_is_exact"] = {
+            "type": "boolean", "example": True,
+            "description": f"False when more than {selectors.COUNT_CAP} rows match; `count` is then that cap."}
+        response["required"] = ["count", "count_is_exact", "results"]
+        return response
 
 
 def get_paginated_response(*, pagination_class: type[pagination.BasePagination],
@@ -20,6 +67,4 @@ def get_paginated_response(*, pagination_class: type[pagination.BasePagination],
     """One page of `queryset`, serialized with `serializer_class`, in the paginator's envelope."""
     paginator = pagination_class()
     page = paginator.paginate_queryset(queryset, request, view=view)
-    if page is None:  # the paginator declined (no limit); never the case with a default limit
-        return Response(serializer_class(queryset, many=True).data)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)

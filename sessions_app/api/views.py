@@ -95,9 +95,11 @@ def _organization_or_404(request: Request, upstream_id: str) -> Organization:
     return organization
 
 
-def _refreshed(request: Request, session: RestoreSession) -> RestoreSession:
-    """The session as VB365 now describes it, or the stored record when VB365 cannot answer (see fetched_at)."""
-    return restore_sessions.restore_session_current(session=session, client=tenants.tenant_client_for(request))[0]
+def _refreshed(request: Request, session: RestoreSession, *, with_events: bool = False) -> RestoreSession:
+    """The session as VB365 now describes it, or the stored record when VB365 cannot answer (see fetched_at).
+    Events are re-read only for the events endpoint."""
+    return restore_sessions.restore_session_current(session=session, client=tenants.tenant_client_for(request),
+                                                    with_events=with_events)[0]
 
 
 # -- authentication ---------------------------------------------------------------------------------------------
@@ -402,7 +404,7 @@ class RestoreSessionEventListApi(PortalApi):
         tags=["sessions"],
     )
     def get(self, request: Request, upstream_id: str) -> Response:
-        session = _refreshed(request, _session_or_404(request, upstream_id))
+        session = _refreshed(request, _session_or_404(request, upstream_id), with_events=True)
         return pagination.get_paginated_response(
             pagination_class=self.pagination_class,
             serializer_class=api_serializers.RestoreSessionEventOutputSerializer,

@@ -17,7 +17,8 @@ def insert_ignoring_conflicts(model: type[models.Model], rows: list[dict[str, An
     `unique_field` value already exists (a concurrent writer inserted it first)."""
     if not rows:
         return
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    fields = [field for field in model._meta.concrete_fields
+              if not field.primary_key and not getattr(field, "generated", False)]
     now = timezone.now()
     defaults = {field.attname: field.get_default() for field in fields}
     for field in fields:

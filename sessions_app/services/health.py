@@ -55,8 +55,7 @@ def _upstream() -> Check:
         return Check(**cached)
 
     def probe() -> str:
-        with upstream.get_client() as client:
-            return f"HTTP {client.probe()}"
+        return f"HTTP {upstream.get_client().probe()}"
 
     check = _timed(probe)
     cache.set(UPSTREAM_CACHE_KEY, asdict(check), timeout=UPSTREAM_CHECK_SECONDS)

@@ -429,18 +429,19 @@ def restore_session_refresh(*, session: RestoreSession, client: upstream.Upstrea
     return session
 
 
-def restore_session_current(*, session: RestoreSession, client: upstream.UpstreamClient | None = None
-                            ) -> tuple[RestoreSession, errors.UpstreamError | None]:
+def restore_session_current(*, session: RestoreSession, client: upstream.UpstreamClient | None = None,
+                            with_events: bool = True) -> tuple[RestoreSession, errors.UpstreamError | None]:
     """The session for someone looking at it: re-read from VB365 while it works (at most once per
     LIVE_REFRESH_INTERVAL, whoever asks), as stored once it has stopped and its events are in.
 
     Never raises for VB365's failures: returns the stored record with the error, so that pages and the API
     can still show the last known state.
     """
-    if not session.is_working and session.events_fetched_at is not None:
+    if not session.is_working and (session.events_fetched_at is not None or not with_events):
         return session, None
     try:
-        return restore_session_refresh(session=session, client=client, max_age=LIVE_REFRESH_INTERVAL), None
+        return restore_session_refresh(session=session, client=client, with_events=with_events,
+                                       max_age=LIVE_REFRESH_INTERVAL), None
     except errors.UpstreamError as exc:
         logger.warning("Refresh of %s failed, serving the stored record: %s", session.upstream_id, exc)
         return session, exc

@@ -82,7 +82,8 @@ def restore_sessions_sync(*, client: upstream.UpstreamClient | None = None, sinc
                                                           api_version=client.dialect.version)
             for key, value in page_counts.items():
                 counts[key] += value
-            needs_events.extend(page_needs_events)
+            if with_events:
+                needs_events.extend(page_needs_events)
             newest = max(dto.creation_time for dto in page)
             watermark = newest if watermark is None or newest > watermark else watermark
             _heartbeat(run, counts)

@@ -7,6 +7,7 @@ the timeout, maps failures to the UpstreamError family and decodes JSON. Reads a
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -333,6 +334,16 @@ def configured_dialect() -> Dialect:
     return Dialect(upstream_config_from_settings().api_version)
 
 
+_per_thread = threading.local()
+
+
 def get_client() -> UpstreamClient:
-    """The service-account client for the configured server."""
-    return UpstreamClient(upstream_config_from_settings())
+    """The service-account client for the configured server, one per thread so that its connections (and
+    TLS sessions) are reused across requests. A changed configuration gets a new client."""
+    config = upstream_config_from_settings()
+    client: UpstreamClient | None = getattr(_per_thread, "client", None)
+    if client is None or client.config != config:
+        if client is not None:
+            client.close()
+        client = _per_thread.client = UpstreamClient(config)
+    return client

@@ -17,7 +17,7 @@ def test_operator_sees_only_granted_organizations(client_for: Callable[..., APIC
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"count", "next", "previous", "results"}
+    assert set(body) == {"count", "count_is_exact", "next", "previous", "results"}
     assert body["count"] == 1
     assert body["results"][0]["id"] == str(backed_up_org.upstream_id)
     assert set(body["results"][0]) == ORGANIZATION_KEYS

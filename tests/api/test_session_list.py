@@ -27,7 +27,7 @@ def fetch_all(client: APIClient, query: str = "") -> list[dict[str, Any]]:
 def test_helpdesk_sees_the_whole_history(client_for: Callable[..., APIClient], helpdesk: Any, history: int) -> None:
     body = client_for(helpdesk).get("/api/sessions/").json()
 
-    assert set(body) == {"count", "next", "previous", "results"}
+    assert set(body) == {"count", "count_is_exact", "next", "previous", "results"}
     assert body["count"] == RestoreSession.objects.count() == history
     assert len(body["results"]) == 25
     created = [row["created_at"] for row in body["results"]]
@@ -160,3 +160,17 @@ def test_user_without_role_is_refused(client_for: Callable[..., APIClient], nobo
 
 def test_anonymous_is_401(api_client: APIClient, db: Any) -> None:
     assert api_client.get("/api/sessions/").status_code == 401
+
+
+def test_large_histories_say_the_count_is_a_floor_and_still_page_on(client_for: Callable[..., APIClient],
+                                                                    helpdesk: Any, history: int,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from sessions_app import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 10)
+    client = client_for(helpdesk)
+    first = client.get("/api/sessions/", {"limit": 8}).json()
+    assert first["count"] == 10 and first["count_is_exact"] is False
+    beyond = client.get("/api/sessions/", {"limit": 8, "offset": 16}).json()
+    assert len(beyond["results"]) == 8 and beyond["next"] is not None
+    assert client.get("/api/sessions/", {"limit": 8, "workload": "teams", "state": "working"}).json()["count_is_exact"]

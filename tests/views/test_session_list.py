@@ -174,3 +174,14 @@ def test_history_page_does_not_query_per_row(signed_in, helpdesk, operator, back
     with django_assert_max_num_queries(12):
         response = client.get(URL)
     assert len(table_rows(response, "session-table")) == 25
+
+
+def test_more_sessions_than_are_counted_say_so(helpdesk, client, organizations, monkeypatch):
+    from sessions_app import selectors
+    from sessions_app.services import sync
+
+    sync.restore_sessions_sync(with_events=False)
+    monkeypatch.setattr(selectors, "COUNT_CAP", 30)
+    client.force_login(helpdesk)
+    page = client.get(reverse("sessions_app:session-list")).content.decode()
+    assert "more than 30; narrow the filters" in page

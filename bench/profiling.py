@@ -1,8 +1,8 @@
 """Profiles behind the benchmarks' figures (an investigation tool, not part of ``make bench``).
 
-    .venv/bin/python bench/profile.py export  [--rows 50000]     cProfile of exports.audit_csv_rows
-    .venv/bin/python bench/profile.py sync    [--rows 50000]     cProfile of manage.py sync_sessions --no-events
-    .venv/bin/python bench/profile.py api     [--requests 40]    cProfile of POST /api/sessions/ and GET
+    .venv/bin/python bench/profiling.py export  [--rows 50000]     cProfile of exports.audit_csv_rows
+    .venv/bin/python bench/profiling.py sync    [--rows 50000]     cProfile of manage.py sync_sessions --no-events
+    .venv/bin/python bench/profiling.py api     [--requests 40]    cProfile of POST /api/sessions/ and GET
                                                                  /api/sessions/{id}/ (Django test client,
                                                                  simulator at 20 ms), plus SQL query counts
 
