@@ -153,14 +153,16 @@ class RestoreSession(TimestampedModel):
     class Meta:
         ordering = ["-creation_time", "-id"]
         indexes = [
+            # Each filter column leads an index ending in the list's order (-creation_time, -id), so that a
+            # filtered page, its capped count and a deep page's ids are index-only walks.
             models.Index(fields=["-creation_time", "-id"], name="session_newest_first"),
-            models.Index(fields=["organization", "-creation_time"], name="session_org_newest"),
+            models.Index(fields=["organization", "-creation_time", "-id"], name="session_org_newest"),
             models.Index(fields=["organization_name", "-creation_time", "-id"], name="session_orgname_newest"),
-            models.Index(fields=["requested_by", "-creation_time"], name="session_requester_newest"),
-            models.Index(fields=["state", "-creation_time"], name="session_state_newest"),
-            models.Index(fields=["workload", "-creation_time"], name="session_workload_newest"),
-            models.Index(fields=["result", "-creation_time"], name="session_result_newest"),
-            models.Index(fields=["origin", "-creation_time"], name="session_origin_newest"),
+            models.Index(fields=["requested_by", "-creation_time", "-id"], name="session_requester_newest"),
+            models.Index(fields=["state", "-creation_time", "-id"], name="session_state_newest"),
+            models.Index(fields=["workload", "-creation_time", "-id"], name="session_workload_newest"),
+            models.Index(fields=["result", "-creation_time", "-id"], name="session_result_newest"),
+            models.Index(fields=["origin", "-creation_time", "-id"], name="session_origin_newest"),
         ]
         permissions = [
             ("start_restore_session", "Can start restore sessions"),

@@ -173,10 +173,13 @@ def restore_session_list(
     """Cached sessions the user may see, filtered and ordered. `organization` is an upstream id."""
     sessions = _visible_sessions(user).select_related("organization", "requested_by", "on_behalf_of")
     if organization:
+        # Resolved first, so that the list filters on its own indexed column instead of joining.
         try:
-            sessions = sessions.filter(organization__upstream_id=uuid.UUID(str(organization)))
+            local_id = Organization.objects.filter(upstream_id=uuid.UUID(str(organization))).values_list(
+                "pk", flat=True).first()
         except ValueError:
             return sessions.none()
+        sessions = sessions.filter(organization_id=local_id) if local_id is not None else sessions.none()
     filters: dict[str, Any] = {
         "workload": workload, "state": state, "result": result, "origin": origin,
         "creation_time__gte": started_after, "creation_time__lt": started_before,
@@ -198,6 +201,26 @@ def capped_count(queryset: QuerySet[Any], *, cap: int | None = None) -> tuple[in
     cap = cap if cap is not None else COUNT_CAP
     counted = queryset.order_by()[:cap + 1].count()
     return min(counted, cap), counted <= cap
+
+
+# Past this offset a page's ids are found first (an index-only walk) and only those rows are read, instead of
+# reading and discarding every row before the page.
+DEFERRED_JOIN_OFFSET = 1_000
+
+
+def page_rows(queryset: QuerySet[Any], *, offset: int, limit: int) -> list[Any]:
+    """Rows offset..offset+limit-1 of an ordered queryset, cheap at any depth."""
+    if offset < DEFERRED_JOIN_OFFSET:
+        return list(queryset[offset:offset + limit])
+    ids = list(queryset.values_list("pk", flat=True)[offset:offset + limit])
+    by_id = {row.pk: row for row in queryset.model._default_manager.filter(pk__in=ids).select_related(
+        *_related_of(queryset))}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def _related_of(queryset: QuerySet[Any]) -> list[str]:
+    related = queryset.query.select_related
+    return list(related) if isinstance(related, dict) else []
 
 
 def restore_session_get(*, user: AnyUser, upstream_id: str | uuid.UUID) -> RestoreSession | None:

@@ -45,6 +45,11 @@ class CappedPaginator(Paginator):
         count, self.count_is_exact = selectors.capped_count(self.object_list)
         return count
 
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)
+        offset = (number - 1) * self.per_page
+        return self._get_page(selectors.page_rows(self.object_list, offset=offset, limit=self.per_page), number, self)
+
 
 def _paginate(request: HttpRequest, items: Any, per_page: int, param: str = "page",
               paginator: type[Paginator] = Paginator) -> Page:

@@ -29,7 +29,8 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
             self.count, self.count_is_exact = selectors.capped_count(queryset)
         else:
             self.count, self.count_is_exact = len(queryset), True
-        rows = list(queryset[self.offset:self.offset + self.limit + 1])
+        rows = (selectors.page_rows(queryset, offset=self.offset, limit=self.limit + 1)
+                if hasattr(queryset, "values_list") else list(queryset[self.offset:self.offset + self.limit + 1]))
         self.has_next = len(rows) > self.limit
         return rows[:self.limit]
 

@@ -300,3 +300,12 @@ def test_working_sessions_of_drop_sessions_after_a_grant_is_revoked(operator, ba
     AccessGrant.objects.filter(user=operator).delete()
     fresh = type(operator).objects.get(pk=operator.pk)
     assert not selectors.working_sessions_of(user=fresh).exists()
+
+
+def test_deep_pages_are_the_same_rows_as_plain_slicing(helpdesk, varied, monkeypatch):
+    sessions = selectors.restore_session_list(user=helpdesk, ordering="organization")
+    expected = list(sessions[3:8])
+    monkeypatch.setattr(selectors, "DEFERRED_JOIN_OFFSET", 0)
+    rows = selectors.page_rows(sessions, offset=3, limit=5)
+    assert [row.pk for row in rows] == [row.pk for row in expected]
+    assert rows[0].organization is not None or rows[0].organization_id is None
