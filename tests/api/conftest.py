@@ -1,6 +1,7 @@
 """API test helpers: clients signed in with a real token, and sessions started through the API itself."""
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +51,14 @@ def start_session() -> Callable[..., dict[str, Any]]:
         return response.json()  # type: ignore[no-any-return]
 
     return start
+
+
+@pytest.fixture(params=["foreign", "random", "not-a-uuid"])
+def unseen_session_id(request: Any, exchange_operator: Any, other_org: Organization,
+                      start_session: Callable[..., dict[str, Any]]) -> str:
+    """A session id olivia (the `operator`) may not see: another operator's session, a guess, garbage."""
+    foreign = start_session(exchange_operator, other_org)["id"]
+    return {"foreign": foreign, "random": str(uuid.uuid4()), "not-a-uuid": "not-a-uuid"}[request.param]
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def test_browser_session_works_for_reads_and_needs_csrf_for_writes(operator: Any
     browser.force_login(operator)
 
     assert browser.get("/api/organizations/").status_code == 200
-    response = browser.post(f"/api/sessions/", {"organization": str(backed_up_org.upstream_id)}, format="json")
+    response = browser.post("/api/sessions/", {"organization": str(backed_up_org.upstream_id)}, format="json")
     assert response.status_code == 403
     assert "CSRF" in response.json()["message"]
 
