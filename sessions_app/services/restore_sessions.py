@@ -405,16 +405,11 @@ def _try_get(client: upstream.UpstreamClient, session: RestoreSession) -> Restor
 
 
 def restore_session_refresh(*, session: RestoreSession, client: upstream.UpstreamClient | None = None,
-                            with_events: bool = True, max_age: timedelta | None = None) -> RestoreSession:
+                            with_events: bool = True) -> RestoreSession:
     """Re-read a session (and its events) from VB365. A session VB365 no longer knows is marked forgotten.
 
-    With `max_age`, a record read from VB365 more recently than that is returned as it is (many viewers
-    polling one session cost one upstream read per interval). Raises UpstreamError (other than not-found)
-    when VB365 cannot answer; the local record is unchanged then.
+    Raises UpstreamError (other than not-found) when VB365 cannot answer; the local record is unchanged then.
     """
-    if max_age is not None and timezone.now() - session.fetched_at < max_age and (
-            not with_events or session.events_fetched_at is not None):
-        return session
     client = client or upstream.get_client()
     try:
         dto = client.get_restore_session(str(session.upstream_id))
@@ -437,11 +432,12 @@ def restore_session_current(*, session: RestoreSession, client: upstream.Upstrea
     Never raises for VB365's failures: returns the stored record with the error, so that pages and the API
     can still show the last known state.
     """
-    if not session.is_working and (session.events_fetched_at is not None or not with_events):
+    events_in = session.events_fetched_at is not None or not with_events
+    recently_read = timezone.now() - session.fetched_at < LIVE_REFRESH_INTERVAL
+    if events_in and (recently_read or not session.is_working):
         return session, None
     try:
-        return restore_session_refresh(session=session, client=client, with_events=with_events,
-                                       max_age=LIVE_REFRESH_INTERVAL), None
+        return restore_session_refresh(session=session, client=client, with_events=with_events), None
     except errors.UpstreamError as exc:
         logger.warning("Refresh of %s failed, serving the stored record: %s", session.upstream_id, exc)
         return session, exc

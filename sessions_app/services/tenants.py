@@ -73,9 +73,9 @@ class TenantTokenStore(CacheTokenStore):
         return TENANT_TOKEN_TTL_SECONDS
 
 
-def _tenant_client(store: Any, *, session: Any = None) -> upstream.UpstreamClient:
+def _tenant_client(store: Any) -> upstream.UpstreamClient:
     return upstream.UpstreamClient(upstream_config_from_settings(), token_store=store, credentials=None,
-                                   as_tenant=True, session=session)
+                                   as_tenant=True)
 
 
 class _OneShotStore:
@@ -136,8 +136,7 @@ def _organization_for(*, username: str, password: str, store: _OneShotStore) -> 
     if not client.dialect.supports_tenant_sign_in:
         raise TenantSignInFailed(TENANT_SIGN_IN_REFUSED.format(version=client.dialect.version))
     try:
-        store.save(Token.from_grant(client._grant({"grant_type": "password", "username": username,
-                                                   "password": password})))
+        store.save(client.password_grant(username=username, password=password))
         return organization_services.organization_refresh_own(client=client)
     except errors.UpstreamAuthError as exc:
         if exc.status_code == 403:

@@ -20,7 +20,7 @@ import urllib3
 from urllib3.util.retry import Retry
 
 from sessions_app.upstream import errors
-from sessions_app.upstream.auth import BearerAuth, CacheTokenStore, TokenProvider, TokenStore
+from sessions_app.upstream.auth import BearerAuth, CacheTokenStore, Token, TokenProvider, TokenStore
 from sessions_app.upstream.config import UpstreamConfig, upstream_config_from_settings
 from sessions_app.upstream.types import (
     OrganizationDTO,
@@ -160,6 +160,10 @@ class UpstreamClient:
             return self._request("POST", "Token", data=self.dialect.token_form(fields), authenticated=False)
         except errors.UpstreamRejected as exc:
             raise errors.UpstreamAuthError(exc.message, status_code=exc.status_code, error_code=exc.error_code) from None
+
+    def password_grant(self, *, username: str, password: str) -> Token:
+        """A token for these credentials (checking them is VB365's job); raises UpstreamAuthError if refused."""
+        return Token.from_grant(self._grant({"grant_type": "password", "username": username, "password": password}))
 
     def probe(self) -> int:
         """Is the server there? One anonymous GET, no token: any HTTP answer below 500 means reachable.
