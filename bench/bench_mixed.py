@@ -44,93 +44,90 @@ def run(quick: bool) -> dict[str, Any]:
     ramp = 2.0 if quick else 5.0
     users = 20 if quick else USERS
     names = [f"bench_mixed{i:02d}" for i in range(ACCOUNTS)]
-    with common.redis_db(12) as cache, common.simulator("--latency-ms", "20", "--seed", "16") as (sim, _, _), \
-            common.database("mixed") as db:
-        env = common.portal_env(database=common.pg_url(db), cache=cache, vb365_url=sim)
-        common.add_users(env, names, "helpdesk")
-        common.manage(env, "sync_sessions", "--no-events", "-v", "0")
+    with common.portal_stack("mixed", redis=12, sim_args=("--latency-ms", "20", "--seed", "16"), users=names,
+                             setup=[("sync_sessions", "--no-events", "-v", "0")]) as stack:
+        sim, base = stack.sim, stack.base
         org_id = common.sim_backed_up_organization(sim)["id"]
-        with common.gunicorn(env, workers=4, threads=4, name="mixed") as (base, master):
-            recorder = common.Recorder()
-            sign_ins = common.Recorder()
-            known: list[str] = []
-            lock = threading.Lock()
-            go = threading.Event()
-            signed_in = threading.Semaphore(0)
-            window: dict[str, float] = {}
-            common.log(f"mixed: {users} users sign in (ramp {ramp:g} s), then {duration:g} s of mixed load")
+        recorder = common.Recorder()
+        sign_ins = common.Recorder()
+        known: list[str] = []
+        lock = threading.Lock()
+        go = threading.Event()
+        signed_in = threading.Semaphore(0)
+        window: dict[str, float] = {}
+        common.log(f"mixed: {users} users sign in (ramp {ramp:g} s), then {duration:g} s of mixed load")
 
-            def user(i: int) -> None:
-                rng = random.Random(1000 + i)
-                time.sleep(ramp * i / users)
-                t = time.perf_counter()
-                try:
-                    s = common.browser_session(base, names[i % ACCOUNTS], timeout=120)
-                    sign_ins.add("sign_in", 302, (time.perf_counter() - t) * 1000)
-                except Exception as exc:  # noqa: BLE001 — a failed sign-in is an error of the run
-                    sign_ins.add("sign_in", 0, (time.perf_counter() - t) * 1000, repr(exc))
+        def user(i: int) -> None:
+            rng = random.Random(1000 + i)
+            time.sleep(ramp * i / users)
+            t = time.perf_counter()
+            try:
+                s = common.browser_session(base, names[i % ACCOUNTS], timeout=120)
+                sign_ins.add("sign_in", 302, (time.perf_counter() - t) * 1000)
+            except Exception as exc:  # noqa: BLE001 — a failed sign-in is an error of the run
+                sign_ins.add("sign_in", 0, (time.perf_counter() - t) * 1000, repr(exc))
+                return
+            finally:
+                signed_in.release()
+            go.wait()
+            deadline = window["end"]
+            csrf = {"X-CSRFToken": s.cookies.get("csrftoken", ""), "Referer": f"{base}/"}
+            kinds = [k for k, _ in WEIGHTS]
+            weights = [w for _, w in WEIGHTS]
+            while True:
+                time.sleep(rng.uniform(*THINK_S))
+                if time.monotonic() >= deadline:
                     return
-                finally:
-                    signed_in.release()
-                go.wait()
-                deadline = window["end"]
-                csrf = {"X-CSRFToken": s.cookies.get("csrftoken", ""), "Referer": f"{base}/"}
-                kinds = [k for k, _ in WEIGHTS]
-                weights = [w for _, w in WEIGHTS]
-                while True:
-                    time.sleep(rng.uniform(*THINK_S))
-                    if time.monotonic() >= deadline:
-                        return
-                    kind = rng.choices(kinds, weights)[0]
-                    with lock:
-                        sid = rng.choice(known) if known else None
-                    if kind in ("detail_api", "detail_html") and sid is None:
-                        kind = "list_api"
-                    if kind == "list_api":
-                        params = rng.choice(LIST_FILTERS)
-                        r = common.timed(recorder, kind, lambda: s.get(f"{base}/api/sessions/", params=params,
-                                                                       timeout=60))
-                        if r is not None and r.status_code == 200:
-                            ids = [row["id"] for row in r.json()["results"]]
-                            with lock:
-                                known.extend(ids[:5])
-                                del known[:-500]
-                    elif kind == "detail_api":
-                        common.timed(recorder, kind, lambda: s.get(f"{base}/api/sessions/{sid}/", timeout=60))
-                    elif kind == "detail_html":
-                        common.timed(recorder, kind, lambda: s.get(f"{base}/sessions/{sid}/", timeout=60))
-                    elif kind == "history_html":
-                        params = rng.choice([{}, {"workload": "exchange"}, {"page": "2"}])
-                        common.timed(recorder, kind, lambda: s.get(f"{base}/sessions/", params=params, timeout=60))
-                    elif kind == "dashboard_html":
-                        common.timed(recorder, kind, lambda: s.get(f"{base}/", timeout=60))
-                    elif kind == "organizations_api":
-                        common.timed(recorder, kind, lambda: s.get(f"{base}/api/organizations/", timeout=60))
-                    else:
-                        r = common.timed(recorder, "start_api", lambda: s.post(
-                            f"{base}/api/sessions/", json={"organization": org_id, "workload": "exchange",
-                                                           "reason": f"bench mixed user {i}"},
-                            headers={**csrf, "Idempotency-Key": common.new_key()}, timeout=60))
-                        if r is not None and r.status_code == 201:
-                            new_id = r.json()["id"]
-                            common.timed(recorder, "stop_api", lambda: s.post(
-                                f"{base}/api/sessions/{new_id}/stop/", headers=csrf, timeout=60))
+                kind = rng.choices(kinds, weights)[0]
+                with lock:
+                    sid = rng.choice(known) if known else None
+                if kind in ("detail_api", "detail_html") and sid is None:
+                    kind = "list_api"
+                if kind == "list_api":
+                    params = rng.choice(LIST_FILTERS)
+                    r = common.timed(recorder, kind, lambda: s.get(f"{base}/api/sessions/", params=params,
+                                                                   timeout=60))
+                    if r is not None and r.status_code == 200:
+                        ids = [row["id"] for row in r.json()["results"]]
+                        with lock:
+                            known.extend(ids[:5])
+                            del known[:-500]
+                elif kind == "detail_api":
+                    common.timed(recorder, kind, lambda: s.get(f"{base}/api/sessions/{sid}/", timeout=60))
+                elif kind == "detail_html":
+                    common.timed(recorder, kind, lambda: s.get(f"{base}/sessions/{sid}/", timeout=60))
+                elif kind == "history_html":
+                    params = rng.choice([{}, {"workload": "exchange"}, {"page": "2"}])
+                    common.timed(recorder, kind, lambda: s.get(f"{base}/sessions/", params=params, timeout=60))
+                elif kind == "dashboard_html":
+                    common.timed(recorder, kind, lambda: s.get(f"{base}/", timeout=60))
+                elif kind == "organizations_api":
+                    common.timed(recorder, kind, lambda: s.get(f"{base}/api/organizations/", timeout=60))
+                else:
+                    r = common.timed(recorder, "start_api", lambda: s.post(
+                        f"{base}/api/sessions/", json={"organization": org_id, "workload": "exchange",
+                                                       "reason": f"bench mixed user {i}"},
+                        headers={**csrf, "Idempotency-Key": common.new_key()}, timeout=60))
+                    if r is not None and r.status_code == 201:
+                        new_id = r.json()["id"]
+                        common.timed(recorder, "stop_api", lambda: s.post(
+                            f"{base}/api/sessions/{new_id}/stop/", headers=csrf, timeout=60))
 
-            threads = [threading.Thread(target=user, args=(i,), daemon=True) for i in range(users)]
-            sign_in_started = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for _ in range(users):
-                signed_in.acquire(timeout=300)
-            sign_in_s = time.perf_counter() - sign_in_started
-            workers = common.children_pids(master.pid)
-            cpu_before = {pid: common.cpu_seconds(pid) for pid in workers}
-            window["end"] = time.monotonic() + duration
-            go.set()
-            for thread in threads:
-                thread.join(timeout=duration + 90)
-            server_cpu_s = sum(common.cpu_seconds(pid) - cpu_before[pid] for pid in workers)
-            wall = time.perf_counter() - sign_in_started - sign_in_s
+        threads = [threading.Thread(target=user, args=(i,), daemon=True) for i in range(users)]
+        sign_in_started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for _ in range(users):
+            signed_in.acquire(timeout=300)
+        sign_in_s = time.perf_counter() - sign_in_started
+        workers = stack.worker_pids()
+        cpu_before = {pid: common.cpu_seconds(pid) for pid in workers}
+        window["end"] = time.monotonic() + duration
+        go.set()
+        for thread in threads:
+            thread.join(timeout=duration + 90)
+        server_cpu_s = sum(common.cpu_seconds(pid) - cpu_before[pid] for pid in workers)
+        wall = time.perf_counter() - sign_in_started - sign_in_s
 
     ok = recorder.latencies()
     everything = [ms for _, _, ms in recorder.rows]

@@ -26,67 +26,56 @@ CLIENTS = 16
 TARGET = 1.0
 
 
-def _cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / 100.0  # utime + stime, clock ticks (USER_HZ=100)
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
 def run(quick: bool) -> dict[str, Any]:
     total = 1000 if quick else 3000
     time_limit = 90.0 if quick else 240.0
-    with common.redis_db(11) as cache, common.simulator("--latency-ms", "5", "--seed", "12") as (sim, _, _), \
-            common.database("tokens") as db:
-        env = common.portal_env(database=common.pg_url(db), cache=cache, vb365_url=sim)
-        common.add_users(env, ["bench_tokens"], "helpdesk")
-        with common.gunicorn(env, workers=4, threads=4, name="tokens") as (base, master):
-            org_id = common.sim_backed_up_organization(sim)["id"]
-            token = common.api_token(base, "bench_tokens")  # no upstream call
-            workers = common.children_pids(master.pid)
-            cpu_before = {pid: _cpu_seconds(pid) for pid in workers}
-            grants_before = common.sim_stats(sim).get("token_grants", 0)
-            recorder = common.Recorder()
-            # The first request of the run (cold: nothing in Redis) caches the organizations locally.
-            common.timed(recorder, "organizations", lambda: requests.get(
-                f"{base}/api/organizations/", headers={"Authorization": f"Token {token}"}, timeout=60))
-            ids: list[str] = []
-            lock = threading.Lock()
-            remaining = iter(range(total - 1))
-            deadline = time.monotonic() + time_limit
+    with common.portal_stack("tokens", redis=11, sim_args=("--latency-ms", "5", "--seed", "12"),
+                             users=["bench_tokens"]) as stack:
+        sim, base = stack.sim, stack.base
+        org_id = common.sim_backed_up_organization(sim)["id"]
+        token = common.api_token(base, "bench_tokens")  # no upstream call
+        workers = stack.worker_pids()
+        cpu_before = {pid: common.cpu_seconds(pid) for pid in workers}
+        grants_before = common.sim_stats(sim).get("token_grants", 0)
+        recorder = common.Recorder()
+        # The first request of the run (cold: nothing in Redis) caches the organizations locally.
+        common.timed(recorder, "organizations", lambda: requests.get(
+            f"{base}/api/organizations/", headers={"Authorization": f"Token {token}"}, timeout=60))
+        ids: list[str] = []
+        lock = threading.Lock()
+        remaining = iter(range(total - 1))
+        deadline = time.monotonic() + time_limit
 
-            def body(i: int) -> None:
-                s = requests.Session()
-                s.headers["Authorization"] = f"Token {token}"
-                rng = random.Random(i)
-                while time.monotonic() < deadline:
-                    with lock:
-                        n = next(remaining, None)
-                        known = list(ids[-50:])
-                    if n is None:
-                        return
-                    roll = rng.random()
-                    if roll < 0.1 or not known:
-                        r = common.timed(recorder, "start", lambda: s.post(
-                            f"{base}/api/sessions/", json={"organization": org_id, "workload": "onedrive",
-                                                           "reason": "bench tokens"},
-                            headers={"Idempotency-Key": common.new_key()}, timeout=60))
-                        if r is not None and r.status_code == 201:
-                            with lock:
-                                ids.append(r.json()["id"])
-                    elif roll < 0.55:
-                        common.timed(recorder, "organizations", lambda: s.get(
-                            f"{base}/api/organizations/", params={"refresh": "true"}, timeout=60))
-                    else:
-                        sid = rng.choice(known)
-                        common.timed(recorder, "detail", lambda: s.get(f"{base}/api/sessions/{sid}/", timeout=60))
+        def body(i: int) -> None:
+            s = requests.Session()
+            s.headers["Authorization"] = f"Token {token}"
+            rng = random.Random(i)
+            while time.monotonic() < deadline:
+                with lock:
+                    n = next(remaining, None)
+                    known = list(ids[-50:])
+                if n is None:
+                    return
+                roll = rng.random()
+                if roll < 0.1 or not known:
+                    r = common.timed(recorder, "start", lambda: s.post(
+                        f"{base}/api/sessions/", json={"organization": org_id, "workload": "onedrive",
+                                                       "reason": "bench tokens"},
+                        headers={"Idempotency-Key": common.new_key()}, timeout=60))
+                    if r is not None and r.status_code == 201:
+                        with lock:
+                            ids.append(r.json()["id"])
+                elif roll < 0.55:
+                    common.timed(recorder, "organizations", lambda: s.get(
+                        f"{base}/api/organizations/", params={"refresh": "true"}, timeout=60))
+                else:
+                    sid = rng.choice(known)
+                    common.timed(recorder, "detail", lambda: s.get(f"{base}/api/sessions/{sid}/", timeout=60))
 
-            wall = common.run_clients(CLIENTS, body, time_limit=time_limit)
-            stats = common.sim_stats(sim)
-            grants = stats.get("token_grants", 0) - grants_before
-            cpu = {pid: round(_cpu_seconds(pid) - cpu_before.get(pid, 0.0), 2) for pid in workers}
+        wall = common.run_clients(CLIENTS, body, time_limit=time_limit)
+        stats = common.sim_stats(sim)
+        grants = stats.get("token_grants", 0) - grants_before
+        cpu = {pid: round(common.cpu_seconds(pid) - cpu_before.get(pid, 0.0), 2) for pid in workers}
 
     requests_done = len(recorder.rows)
     per_1000 = grants * 1000 / requests_done if requests_done else float("inf")

@@ -18,8 +18,9 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -315,6 +316,49 @@ def gunicorn(env: dict[str, str], *, workers: int = 4, threads: int = 4, name: s
     finally:
         _kill_group(proc)
         err.close()
+
+
+@dataclass(frozen=True)
+class PortalStack:
+    """A simulator, a database, a Redis db and gunicorn in front of them, as most benchmarks need."""
+
+    sim: str
+    sim_proc: subprocess.Popen[bytes]
+    base: str
+    master: subprocess.Popen[bytes]
+    env: dict[str, str]
+
+    def worker_pids(self) -> list[int]:
+        return children_pids(self.master.pid)
+
+
+@contextmanager
+def portal_stack(name: str, *, redis: int, sim_args: Sequence[str], users: Sequence[str], role: str = "helpdesk",
+                 setup: Sequence[Sequence[str]] = (), workers: int = 4, threads: int = 4) -> Iterator[PortalStack]:
+    """Simulator (``sim_args``), fresh database, Redis db ``redis``, the users, the ``manage.py`` commands of
+    ``setup``, then gunicorn; everything is stopped and dropped on exit."""
+    with redis_db(redis) as cache, simulator(*sim_args) as (sim, sim_proc, _), database(name) as db:
+        env = portal_env(database=pg_url(db), cache=cache, vb365_url=sim)
+        add_users(env, list(users), role)
+        for command in setup:
+            manage(env, *command)
+        with gunicorn(env, workers=workers, threads=threads, name=name) as (base, master):
+            yield PortalStack(sim=sim, sim_proc=sim_proc, base=base, master=master, env=env)
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL server process on this machine (backends, WAL writer, …), seconds."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() != "postgres":
+                        continue
+            except OSError:
+                continue
+            total += cpu_seconds(int(entry))
+    return total
 
 
 def api_token(base: str, username: str) -> str:

@@ -56,6 +56,9 @@ MIDDLEWARE = [
     "sessions_app.middleware.UserTimeZoneMiddleware",
 ]
 
+# One backend: each failed sign-in costs one password hash, and the session user comes with its role.
+AUTHENTICATION_BACKENDS = ["sessions_app.auth_backends.PortalModelBackend"]
+
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
 
@@ -145,7 +148,7 @@ VB365_MAX_RETRIES = env.int("VB365_MAX_RETRIES", default=2)
 # ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "sessions_app.api.authentication.PortalTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -57,9 +57,13 @@ def user_role(user: AnyUser) -> Role | None:
         role = Role.TENANT
     else:
         names = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
-        role = next((r for r in (Role.ADMIN, Role.HELPDESK, Role.AUDITOR, Role.OPERATOR) if r.value in names), None)
+        role = next((r for r in GROUP_ROLES if r.value in names), None)
     user._portal_role = role  # type: ignore[union-attr]
     return role
+
+
+# Group roles, strongest first: a user in several groups has the first one's rights.
+GROUP_ROLES = (Role.ADMIN, Role.HELPDESK, Role.AUDITOR, Role.OPERATOR)
 
 
 def _tenant_organization_id(user: AnyUser) -> int | None:
@@ -135,6 +139,18 @@ def organization_get(*, user: AnyUser, upstream_id: str | uuid.UUID) -> Organiza
     except ValueError:
         return None
     return organization_list(user=user).filter(upstream_id=key).first()
+
+
+def organization_visible(*, user: AnyUser, organization: Organization) -> bool:
+    """May the user see this organization (already read)? Asks the database only for operators' grants."""
+    role = user_role(user)
+    if role in SEE_EVERYTHING:
+        return True
+    if role == Role.TENANT:
+        return organization.pk == _tenant_organization_id(user)
+    if role == Role.OPERATOR:
+        return AccessGrant.objects.filter(user=user, organization=organization).exists()  # type: ignore[misc]
+    return False
 
 
 def on_behalf_candidates(*, user: AnyUser) -> QuerySet[Any] | None:

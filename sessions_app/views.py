@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 
-from sessions_app import charts, exceptions, exports, forms, selectors
+from sessions_app import auth_backends, charts, exceptions, exports, forms, selectors
 from sessions_app.models import AuditAction, AuditOutcome, Organization, RestoreSession, Role, UserProfile
 from sessions_app.services import accounts, audit, health, restore_sessions, tenants
 from sessions_app.services import organizations as organization_services
@@ -116,7 +116,7 @@ def tenant_sign_in(request: HttpRequest) -> HttpResponse:
         except tenants.TenantSignInFailed as exc:
             form.add_error(None, exc.message)
         else:
-            login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, result.user, backend=auth_backends.BACKEND_PATH)
             messages.success(request, f"Signed in for {result.organization.name}.")
             return redirect("sessions_app:dashboard")
     return render(request, "registration/tenant_login.html", {"form": form})

@@ -14,8 +14,7 @@ from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from sessions_app.models import AuditAction, AuditChainHead, AuditEvent, AuditOutcome, Organization
@@ -33,7 +32,11 @@ CHAINED_FIELDS = (
 def canonical_form(event: AuditEvent) -> bytes:
     values: dict[str, Any] = {name: getattr(event, name) for name in CHAINED_FIELDS}
     values["created_at"] = event.created_at.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return _canonical_json(values).encode()
+
+
+def _canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def chain_hash(previous_hash: str, event: AuditEvent) -> str:
@@ -58,38 +61,104 @@ def audit_event_record(
 ) -> AuditEvent:
     """Append one event to the chain and return it.
 
-    Safe under concurrent writers on every database: the first statement bumps the chain head's sequence,
-    which takes the head's row lock (PostgreSQL) or the write lock (SQLite) before the previous hash is read.
+    Safe under concurrent writers on every database: bumping the chain head's sequence takes the head's row
+    lock (PostgreSQL) or the write lock (SQLite) before the previous hash is read. On PostgreSQL the whole
+    link is one server-side call. Inside a caller's transaction it adds no savepoint: the event commits, or
+    rolls back, with the caller's writes; the head stays locked until that commit, so callers write their
+    event last.
     """
     user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
-    with transaction.atomic():
-        if not AuditChainHead.objects.filter(pk=HEAD_ID).update(sequence=F("sequence") + 1):
+    event = AuditEvent(
+        actor_id=user.pk if user is not None else None,
+        actor_username=(user.get_username() if user is not None else actor_username)[:150],
+        on_behalf_of_username=on_behalf_of_username[:150],
+        action=action,
+        outcome=outcome,
+        organization_id=str(organization.upstream_id) if organization else "",
+        organization_name=organization.name if organization else "",
+        workload=workload,
+        session_upstream_id=session_upstream_id,
+        reason=reason,
+        scope=scope,
+        ticket=ticket[:128],
+        client_address=client_address[:64],
+        details=_jsonable(details or {}),
+    )
+    append = _append_in_server if connection.vendor == "postgresql" else _append_in_client
+    with transaction.atomic(savepoint=False):
+        if not append(event):
             _create_head()
-            AuditChainHead.objects.filter(pk=HEAD_ID).update(sequence=F("sequence") + 1)
-        head = AuditChainHead.objects.select_for_update().get(pk=HEAD_ID)
-        event = AuditEvent(
-            sequence=head.sequence,
-            created_at=timezone.now(),
-            actor_id=user.pk if user is not None else None,
-            actor_username=(user.get_username() if user is not None else actor_username)[:150],
-            on_behalf_of_username=on_behalf_of_username[:150],
-            action=action,
-            outcome=outcome,
-            organization_id=str(organization.upstream_id) if organization else "",
-            organization_name=organization.name if organization else "",
-            workload=workload,
-            session_upstream_id=session_upstream_id,
-            reason=reason,
-            scope=scope,
-            ticket=ticket[:128],
-            client_address=client_address[:64],
-            details=_jsonable(details or {}),
-            previous_hash=head.last_hash,
-        )
-        event.hash = chain_hash(head.last_hash, event)
-        event.save()
-        AuditChainHead.objects.filter(pk=HEAD_ID).update(last_hash=event.hash)
+            appended = append(event)
+            assert appended, "the audit chain head could not be recreated"
     return event
+
+
+def _append_in_client(event: AuditEvent) -> bool:
+    """Link and insert `event` from here; False when the head row is gone."""
+    head = _advance_head()
+    if head is None:
+        return False
+    event.sequence, event.previous_hash = head
+    event.created_at = timezone.now()
+    event.hash = chain_hash(event.previous_hash, event)
+    event.save(force_insert=True)
+    AuditChainHead.objects.filter(pk=HEAD_ID).update(last_hash=event.hash)
+    return True
+
+
+def _advance_head() -> tuple[int, str] | None:
+    """Bump the head's sequence and read it back in one statement (it locks the head); None if it is gone.
+
+    Raw SQL because the ORM has no UPDATE … RETURNING; PostgreSQL and SQLite (3.35+) both have it.
+    """
+    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET sequence = sequence + 1 WHERE id = %s RETURNING sequence, last_hash",
+                       [HEAD_ID])
+        row = cursor.fetchone()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+def _append_in_server(event: AuditEvent) -> bool:
+    """Link and insert `event` in one call of sessions_app_audit_append (migration 0005), which takes the
+    head's lock, stamps, hashes and inserts inside PostgreSQL; False when the head row is gone."""
+    columns = [getattr(event, name) for name in SERVER_APPEND_COLUMNS]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM sessions_app_audit_append({_SERVER_APPEND_PARAMETERS})",
+                       [*_canonical_parts(event), *columns[:-1], _canonical_json(event.details)])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    event.pk, event.sequence, event.created_at, event.previous_hash, event.hash = row
+    event._state.adding = False
+    event._state.db = connection.alias
+    return True
+
+
+# The event's own columns that sessions_app_audit_append takes, in its parameters' order (details last).
+SERVER_APPEND_COLUMNS = (
+    "actor_id", "actor_username", "on_behalf_of_username", "action", "outcome", "organization_id",
+    "organization_name", "workload", "session_upstream_id", "reason", "scope", "ticket", "client_address", "details",
+)
+# Typed, so that the call resolves whatever types the driver sends.
+_SERVER_APPEND_PARAMETERS = ", ".join(["%s::text"] * 3 + ["%s::integer"] + ["%s::text"] * 12 + ["%s::jsonb"])
+_CREATED_AT_MARK = "\x00created_at\x00"
+_SEQUENCE_MARK = "\x00sequence\x00"
+
+
+def _canonical_parts(event: AuditEvent) -> tuple[str, str, str]:
+    """canonical_form(event) as text, cut where the server puts the created_at text and the sequence number:
+    (up to the created_at value's opening quote, from its closing quote up to the sequence, after it)."""
+    values: dict[str, Any] = {name: getattr(event, name) for name in CHAINED_FIELDS}
+    values["created_at"] = _CREATED_AT_MARK
+    values["sequence"] = _SEQUENCE_MARK
+    text = _canonical_json(values)
+    created_at = f'"created_at":{_canonical_json(_CREATED_AT_MARK)}'
+    sequence = f'"sequence":{_canonical_json(_SEQUENCE_MARK)}'
+    # Keys are unique and string values are escaped, so each marked pair occurs once, created_at first.
+    before_created_at, rest = text.split(created_at)
+    between, after_sequence = rest.split(sequence)
+    return before_created_at + '"created_at":"', '"' + between + '"sequence":', after_sequence
 
 
 def _create_head() -> None:

@@ -78,16 +78,16 @@ def restore_session_start(
         "show_all_versions": show_all_versions, "reason": reason.strip(), "scope": scope.strip(),
         "ticket": ticket.strip(), "on_behalf_of": on_behalf_of,
     }
-    request, claimed = _claim(actor=actor, key=key, wanted=wanted)
+    request, claimed = _claim(actor=actor, key=key, wanted=wanted, client_address=client_address)
     if not claimed:
         return _replay(request=request, actor=actor, client=client, client_address=client_address)
-    return _perform_start(request=request, actor=actor, client=client, client_address=client_address)
+    return _send_start(request=request, actor=actor, client=client, client_address=client_address)
 
 
 def _check_start_allowed(*, actor: AbstractBaseUser, organization: Organization, workload: str,
                          on_behalf_of: AbstractBaseUser | None, ticket: str,
                          client: upstream.UpstreamClient) -> None:
-    if selectors.organization_get(user=actor, upstream_id=organization.upstream_id) is None:
+    if not selectors.organization_visible(user=actor, organization=organization):
         _deny(actor, organization, workload, "organization outside the user's grants")
         raise exceptions.NotVisible("No such organization.")
     if not selectors.can_start(actor):
@@ -124,12 +124,19 @@ def _deny(actor: AbstractBaseUser, organization: Organization, workload: str, wh
                        organization=organization, workload=workload, details={"operation": "start", "why": why})
 
 
-def _claim(*, actor: AbstractBaseUser, key: str, wanted: dict[str, Any]) -> tuple[StartRequest, bool]:
-    """Insert the StartRequest; (row, True) for the caller that inserted it, (existing row, False) otherwise."""
+def _claim(*, actor: AbstractBaseUser, key: str, wanted: dict[str, Any],
+           client_address: str) -> tuple[StartRequest, bool]:
+    """Insert the StartRequest and audit the attempt, in one transaction; (row, True) for the caller that
+    inserted it, (existing row, False) otherwise."""
+    created: StartRequest | None = None
     try:
         with transaction.atomic():
-            return StartRequest.objects.create(requested_by=actor, key=key, **wanted), True
+            created = StartRequest.objects.create(requested_by=actor, key=key, **wanted)
+            _audit_attempt(request=created, actor=actor, client_address=client_address)
+        return created, True
     except IntegrityError:
+        if created is not None:
+            raise
         existing = StartRequest.objects.select_related("session", "organization").get(requested_by=actor, key=key)
     if any(getattr(existing, name) != wanted[name]
            for name in ("organization", "workload", "reason", "latest", "show_deleted", "show_all_versions")):
@@ -181,17 +188,33 @@ def _reclaim(request: StartRequest, *, from_status: str, stale_before: datetime 
 
 def _perform_start(*, request: StartRequest, actor: AbstractBaseUser, client: upstream.UpstreamClient,
                    client_address: str) -> RestoreSession:
-    organization = request.organization
-    audit_common: dict[str, Any] = {
-        "actor": actor, "organization": organization, "workload": request.workload, "reason": request.reason,
-        "scope": request.scope, "ticket": request.ticket, "client_address": client_address,
+    """A fresh try of a reclaimed request: audit the attempt, then send it."""
+    _audit_attempt(request=request, actor=actor, client_address=client_address)
+    return _send_start(request=request, actor=actor, client=client, client_address=client_address)
+
+
+def _audit_context(request: StartRequest, actor: AbstractBaseUser, client_address: str) -> dict[str, Any]:
+    """The audit fields every event of one start attempt shares."""
+    return {
+        "actor": actor, "organization": request.organization, "workload": request.workload,
+        "reason": request.reason, "scope": request.scope, "ticket": request.ticket, "client_address": client_address,
         "on_behalf_of_username": request.on_behalf_of.get_username() if request.on_behalf_of else "",
     }
-    audit_event_record(action=AuditAction.SESSION_START_ATTEMPT, details=_request_details(request), **audit_common)
+
+
+def _audit_attempt(*, request: StartRequest, actor: AbstractBaseUser, client_address: str) -> None:
+    audit_event_record(action=AuditAction.SESSION_START_ATTEMPT, details=_request_details(request),
+                       **_audit_context(request, actor, client_address))
+
+
+def _send_start(*, request: StartRequest, actor: AbstractBaseUser, client: upstream.UpstreamClient,
+                client_address: str) -> RestoreSession:
+    """Ask VB365 for the session of an attempt already recorded and audited, then record the outcome."""
+    audit_common = _audit_context(request, actor, client_address)
     started_at = timezone.now()
     try:
         dto = client.start_restore_session(
-            organization_id=None if client.as_tenant else str(organization.upstream_id),
+            organization_id=None if client.as_tenant else str(request.organization.upstream_id),
             point_in_time=request.point_in_time or started_at,
             workload=request.workload,
             show_deleted=request.show_deleted,
@@ -204,10 +227,7 @@ def _perform_start(*, request: StartRequest, actor: AbstractBaseUser, client: up
             _record_failure(request, exc, audit_common)
             raise
         dto = found
-    session = _record_started(request=request, actor=actor, dto=dto, client=client)
-    audit_event_record(action=AuditAction.SESSION_START, session_upstream_id=str(session.upstream_id),
-                       details=_request_details(request), **audit_common)
-    return session
+    return _record_started(request=request, actor=actor, dto=dto, client=client, audit_common=audit_common)
 
 
 def _find_session_created_despite(exc: errors.UpstreamError, *, request: StartRequest, started_at: datetime,
@@ -254,11 +274,12 @@ def _record_failure(request: StartRequest, exc: errors.UpstreamError, audit_comm
     request.status = StartRequest.Status.FAILED
     request.error_kind = type(exc).__name__
     request.error_message = exc.message
-    request.save(update_fields=["status", "error_kind", "error_message", "updated_at"])
-    audit_event_record(action=AuditAction.SESSION_START_FAILED, outcome=AuditOutcome.FAILURE,
-                       details={**_request_details(request), "error": type(exc).__name__, "message": exc.message,
-                                "status_code": exc.status_code},
-                       **audit_common)
+    with transaction.atomic():
+        request.save(update_fields=["status", "error_kind", "error_message", "updated_at"])
+        audit_event_record(action=AuditAction.SESSION_START_FAILED, outcome=AuditOutcome.FAILURE,
+                           details={**_request_details(request), "error": type(exc).__name__, "message": exc.message,
+                                    "status_code": exc.status_code},
+                           **audit_common)
 
 
 def _request_details(request: StartRequest) -> dict[str, Any]:
@@ -272,7 +293,7 @@ def _request_details(request: StartRequest) -> dict[str, Any]:
 
 
 def _record_started(*, request: StartRequest, actor: AbstractBaseUser, dto: RestoreSessionDTO,
-                    client: upstream.UpstreamClient) -> RestoreSession:
+                    client: upstream.UpstreamClient, audit_common: dict[str, Any]) -> RestoreSession:
     portal_fields = {
         "origin": SessionOrigin.PORTAL,
         "requested_by": actor,
@@ -288,10 +309,23 @@ def _record_started(*, request: StartRequest, actor: AbstractBaseUser, dto: Rest
         "organization": request.organization,
     }
     with transaction.atomic():
-        session = restore_session_upsert(dto=dto, api_version=client.dialect.version, extra=portal_fields)
+        session = _session_store_started(dto=dto, api_version=client.dialect.version, portal_fields=portal_fields)
         request.status = StartRequest.Status.STARTED
         request.session = session
         request.save(update_fields=["status", "session", "updated_at"])
+        audit_event_record(action=AuditAction.SESSION_START, session_upstream_id=str(session.upstream_id),
+                           details=_request_details(request), **audit_common)
+    return session
+
+
+def _session_store_started(*, dto: RestoreSessionDTO, api_version: int, portal_fields: dict[str, Any]
+                           ) -> RestoreSession:
+    """Insert the record of a session the portal started, in one statement. A sync that read the session
+    in the meantime has inserted it already: then that row takes the portal's fields."""
+    fields = {**upstream_fields(dto, api_version=api_version), **portal_fields}
+    session = RestoreSession(upstream_id=uuid.UUID(dto.id), **fields)
+    RestoreSession.objects.bulk_create([session], update_conflicts=True, unique_fields=["upstream_id"],
+                                       update_fields=[*fields, "updated_at"])
     return session
 
 
@@ -319,26 +353,18 @@ def upstream_fields(dto: RestoreSessionDTO, *, api_version: int) -> dict[str, An
     }
 
 
-def restore_session_upsert(*, dto: RestoreSessionDTO, api_version: int,
-                           extra: dict[str, Any] | None = None) -> RestoreSession:
-    """Create or update the local record of `dto`. `extra` sets portal fields; without it they are kept.
-
-    Safe against a concurrent sync inserting the same session: the loser of the insert race updates.
-    """
-    defaults = {**upstream_fields(dto, api_version=api_version), **(extra or {})}
-    if "organization" not in defaults and dto.organization_name:
+def restore_session_update_from(*, session: RestoreSession, dto: RestoreSessionDTO, api_version: int
+                                ) -> RestoreSession:
+    """Write what VB365 now says of a stored session onto its record (one UPDATE); portal fields are kept."""
+    fields = upstream_fields(dto, api_version=api_version)
+    if session.organization_id is None and dto.organization_name:
         organization = Organization.objects.filter(name=dto.organization_name).first()
         if organization is not None:
-            defaults["organization"] = organization
-    for attempt in range(2):
-        try:
-            with transaction.atomic():
-                session, _ = RestoreSession.objects.update_or_create(upstream_id=uuid.UUID(dto.id), defaults=defaults)
-                return session
-        except IntegrityError:
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+            fields["organization"] = organization
+    for name, value in fields.items():
+        setattr(session, name, value)
+    session.save(update_fields=[*fields, "updated_at"])
+    return session
 
 
 def restore_session_for_viewer(*, actor: AbstractBaseUser, upstream_id: str, client_address: str = ""
@@ -379,7 +405,7 @@ def restore_session_stop(*, actor: AbstractBaseUser, session: RestoreSession, cl
     except errors.UpstreamError as exc:
         current = _try_get(client, session)
         if current is not None and current.state == SessionState.STOPPED:
-            restore_session_upsert(dto=current, api_version=client.dialect.version)
+            restore_session_update_from(session=session, dto=current, api_version=client.dialect.version)
             raise exceptions.SessionAlreadyStopped(exceptions.SESSION_ALREADY_STOPPED) from None
         audit_event_record(action=AuditAction.SESSION_STOP_FAILED, outcome=AuditOutcome.FAILURE,
                            details={"error": type(exc).__name__, "message": exc.message,
@@ -387,7 +413,7 @@ def restore_session_stop(*, actor: AbstractBaseUser, session: RestoreSession, cl
         raise
     current = _try_get(client, session)
     if current is not None:
-        session = restore_session_upsert(dto=current, api_version=client.dialect.version)
+        session = restore_session_update_from(session=session, dto=current, api_version=client.dialect.version)
     else:
         # The stop succeeded; VB365 could not be read back. Record what we know.
         session.state = SessionState.STOPPED
@@ -418,7 +444,7 @@ def restore_session_refresh(*, session: RestoreSession, client: upstream.Upstrea
             session.forgotten_upstream_at = timezone.now()
             session.save(update_fields=["forgotten_upstream_at", "updated_at"])
         return session
-    session = restore_session_upsert(dto=dto, api_version=client.dialect.version)
+    session = restore_session_update_from(session=session, dto=dto, api_version=client.dialect.version)
     if with_events:
         restore_session_events_store(session=session, events=client.iter_restore_session_events(dto.id))
     return session

@@ -79,11 +79,11 @@ def restore_sessions_sync(*, client: upstream.UpstreamClient | None = None, sinc
         needs_events: list[str] = []
         for page in _read_ahead(client.iter_restore_session_pages(start_time_from=start_from, page_size=PAGE_SIZE)):
             page_counts, page_needs_events = _ingest_page(page, run=run, organizations=organizations,
-                                                          api_version=client.dialect.version)
+                                                          api_version=client.dialect.version,
+                                                          list_events=with_events)
             for key, value in page_counts.items():
                 counts[key] += value
-            if with_events:
-                needs_events.extend(page_needs_events)
+            needs_events.extend(page_needs_events)
             newest = max(dto.creation_time for dto in page)
             watermark = newest if watermark is None or newest > watermark else watermark
             _heartbeat(run, counts)
@@ -131,8 +131,9 @@ def _incremental_start() -> datetime | None:
 
 
 def _ingest_page(page: list[RestoreSessionDTO], *, run: SyncRun, organizations: dict[str, int],
-                 api_version: int) -> tuple[dict[str, int], list[str]]:
-    """Create new sessions and update changed ones, with a few statements per page."""
+                 api_version: int, list_events: bool) -> tuple[dict[str, int], list[str]]:
+    """Create new sessions and update changed ones, with a few statements per page. With `list_events`, also
+    return the ids whose events to fetch (new and still-working sessions)."""
     by_id = {dto.id: dto for dto in page}
     existing = {str(row.upstream_id): row for row in RestoreSession.objects.filter(upstream_id__in=list(by_id))
                 .only("id", "upstream_id", *COMPARED_FIELDS)}
@@ -145,13 +146,14 @@ def _ingest_page(page: list[RestoreSessionDTO], *, run: SyncRun, organizations: 
         if row is None:
             created.append({"upstream_id": uuid.UUID(upstream_id), "last_seen_sync": run.pk,
                             "organization_id": organizations.get(dto.organization_name), **fields})
-            needs_events.append(upstream_id)
+            if list_events:
+                needs_events.append(upstream_id)
             continue
         if any(getattr(row, name) != fields[name] for name in COMPARED_FIELDS):
             for name, value in fields.items():
                 setattr(row, name, value)
             changed.append(row)
-        if dto.state == SessionState.WORKING:
+        if list_events and dto.state == SessionState.WORKING:
             needs_events.append(upstream_id)
     with transaction.atomic():
         # Conflicts are skipped: a session the portal recorded a moment ago (a start racing this sync) stays as is.

@@ -125,17 +125,23 @@ class TokenProvider:
         self._store = store
         self._grant = grant
         self._credentials = credentials
+        # The store's token as this provider last saw it: a fresh one is used without asking the store (a
+        # cache round trip per request). A 401 always goes back to the store, where other workers renew.
+        self._known: Token | None = None
 
     def access_token(self) -> str:
-        token = self._store.load()
+        token = self._known if self._known and self._known.is_fresh() else self._store.load()
         if token and token.is_fresh():
+            self._known = token
             return token.access_token
         return self._renew(stale=token).access_token
 
     def renew_after_rejection(self, rejected_access_token: str) -> str:
         """Called once after a 401: refresh unless another request already did."""
+        self._known = None
         token = self._store.load()
         if token and token.access_token != rejected_access_token and token.is_fresh():
+            self._known = token
             return token.access_token
         return self._renew(stale=token).access_token
 
@@ -150,6 +156,7 @@ class TokenProvider:
             if token is None:
                 token = self._password_grant()
             self._store.save(token)
+            self._known = token
             return token
         finally:
             if locked:

@@ -108,6 +108,7 @@ def test_organization_visibility(request, backed_up_org, other_org, who, visible
     for organization in Organization.objects.all():
         found = selectors.organization_get(user=user, upstream_id=organization.upstream_id)
         assert (found is not None) is (organization in expected)
+        assert selectors.organization_visible(user=user, organization=organization) is (organization in expected)
     assert selectors.organization_get(user=user, upstream_id=uuid.uuid4()) is None
     assert selectors.organization_get(user=user, upstream_id="nonsense") is None
 

@@ -31,6 +31,33 @@ def test_events_form_a_chain():
 
 
 @pytest.mark.django_db
+def test_any_content_is_stored_as_given_and_hashed_as_verify_hashes_it(operator):
+    tricky = 'Zoë\'s "mailbox"\n\\ 漢字 🙂 "created_at":"x" "sequence":1, \u2028'
+    event = audit_event_record(action=AuditAction.SESSION_START, actor=operator, reason=tricky, scope=tricky,
+                               ticket="INC-1", details={"nested": {"b": [1, 2.5, None, True], "a": tricky}})
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert (stored.sequence, stored.hash, stored.created_at) == (event.sequence, event.hash, event.created_at)
+    assert stored.reason == stored.scope == tricky
+    assert stored.details == {"nested": {"b": [1, 2.5, None, True], "a": tricky}}
+    assert stored.actor_username == operator.username
+    assert stored.hash == audit.chain_hash(stored.previous_hash, stored)
+    assert audit_chain_verify().ok
+
+
+@pytest.mark.django_db
+def test_an_event_written_in_a_transaction_that_rolls_back_leaves_no_gap():
+    record_some(1)
+    with pytest.raises(RuntimeError):
+        with transaction.atomic():
+            audit_event_record(action=AuditAction.SIGN_IN, actor_username="rolled back")
+            raise RuntimeError("the caller's write failed")
+    after = audit_event_record(action=AuditAction.SIGN_IN, actor_username="next")
+    assert after.sequence == 2
+    assert not AuditEvent.objects.filter(actor_username="rolled back").exists()
+    assert audit_chain_verify().ok
+
+
+@pytest.mark.django_db
 def test_model_refuses_update_and_delete():
     event = record_some(1)[0]
     event.reason = "changed"

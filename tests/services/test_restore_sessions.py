@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from sessions_app import exceptions
 from sessions_app.models import AuditAction, AuditEvent, RestoreSession, SessionOrigin, StartRequest
-from sessions_app.services import restore_sessions
+from sessions_app.services import restore_sessions, sync
+from sessions_app.upstream import client as upstream_client
 from sessions_app.upstream import errors
 
 EXPLORE_V8 = "POST /v8/Organizations/{organizationId}/explore"
@@ -47,6 +48,25 @@ def test_start_records_the_upstream_session_with_reason_scope_and_requester(oper
     request = StartRequest.objects.get(session=session)
     assert request.status == StartRequest.Status.STARTED
     assert AuditAction.SESSION_START in actions_of(session.upstream_id)
+
+
+def test_a_session_a_sync_stored_before_the_start_was_recorded_takes_the_portals_fields(
+        operator, backed_up_org, sim):
+    class SyncRightAfterExplore(upstream_client.UpstreamClient):
+        def start_restore_session(self, **kwargs: Any) -> Any:
+            created = super().start_restore_session(**kwargs)
+            sync.restore_sessions_sync(client=self, with_events=False)
+            return created
+
+    with SyncRightAfterExplore(upstream_client.upstream_config_from_settings()) as client:
+        session = start(operator, backed_up_org, scope="mailbox j.doe", client=client)
+
+    row = RestoreSession.objects.get(upstream_id=session.upstream_id)
+    assert row.pk == session.pk
+    assert (row.origin, row.requested_by, row.reason, row.scope) == (
+        SessionOrigin.PORTAL, operator, "User deleted a folder", "mailbox j.doe")
+    assert StartRequest.objects.get(session=row).status == StartRequest.Status.STARTED
+    assert actions_of(session.upstream_id) == [AuditAction.SESSION_START]
 
 
 def test_start_with_a_point_in_time_sends_it_upstream(operator, backed_up_org, sim):

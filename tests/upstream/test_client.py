@@ -134,6 +134,37 @@ def test_one_token_grant_serves_many_requests_and_every_client_with_the_same_con
     assert {r.headers["Authorization"] for r in gets} == {"Bearer at-1"}
 
 
+def test_a_fresh_token_outlives_a_flushed_shared_cache_without_a_new_grant(stub, make_client):
+    from django.core.cache import cache
+
+    stub.token().on("GET", f"/v8/RestoreSessions/{SESSION_ID}", Reply(200, session_payload()), repeat=True)
+    client = make_client()
+    client.get_restore_session(SESSION_ID)
+
+    cache.clear()  # Redis restarted or evicted the key
+    client.get_restore_session(SESSION_ID)
+
+    assert len(stub.calls("POST", "/v8/Token")) == 1
+    assert stub.calls("GET")[-1].headers["Authorization"] == "Bearer at-1"
+
+
+def test_after_a_401_a_token_another_worker_renewed_is_used_without_another_grant(stub, make_client):
+    stub.token(access="at-1", refresh="rt-1").token(access="at-2", refresh="rt-2")
+    ok, expired = Reply(200, session_payload()), Reply(401, {"message": "expired"})
+    # first and second on at-1; second is refused and renews; then first is refused.
+    stub.on("GET", f"/v8/RestoreSessions/{SESSION_ID}", ok, ok, expired, ok, expired, ok)
+    first, second = make_client(), make_client()
+    first.get_restore_session(SESSION_ID)
+    second.get_restore_session(SESSION_ID)
+    second.get_restore_session(SESSION_ID)
+
+    first.get_restore_session(SESSION_ID)
+
+    assert [r.form["grant_type"] for r in stub.calls("POST", "/v8/Token")] == ["password", "refresh_token"]
+    assert [r.headers["Authorization"] for r in stub.calls("GET")] == [
+        "Bearer at-1", "Bearer at-1", "Bearer at-1", "Bearer at-2", "Bearer at-1", "Bearer at-2"]
+
+
 def test_clients_of_different_accounts_do_not_share_tokens(stub, make_client):
     stub.token(access="at-a").token(access="at-b")
     stub.on("GET", f"/v8/RestoreSessions/{SESSION_ID}", Reply(200, session_payload()), repeat=True)

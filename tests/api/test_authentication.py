@@ -1,0 +1,50 @@
+"""Token authentication: the token, its user and the profile read together; the role decides."""
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from sessions_app.models import Role
+from tests.api.conftest import token_client
+from tests.conftest import make_user
+
+
+@pytest.mark.django_db
+def test_a_token_call_reads_the_token_user_and_profile_in_one_query(django_assert_num_queries):
+    user = make_user("harriet", Role.HELPDESK)
+    client = token_client(user)
+    # token + user + profile, the role's groups, then the empty page of sessions and its capped count
+    with django_assert_num_queries(4):
+        response = client.get("/api/sessions/")
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("groups", "status"), [
+    ([], 403),  # signed in, no portal role
+    (["operator"], 400),  # may start (the body is empty)
+    (["operator", "auditor"], 403),  # admin, helpdesk, auditor, operator: the first one held decides
+    (["helpdesk", "auditor"], 400),
+])
+def test_the_strongest_group_decides_what_a_token_may_do(groups, status):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user("gina", password="x-Unused-1")
+    user.groups.set(Group.objects.filter(name__in=groups))
+    assert token_client(user).post("/api/sessions/", {}, format="json").status_code == status
+
+
+@pytest.mark.django_db
+def test_an_unknown_token_and_an_inactive_users_token_are_refused():
+    user = make_user("ivan", Role.HELPDESK)
+    client = token_client(user)
+    user.is_active = False
+    user.save()
+    assert client.get("/api/sessions/").status_code == 401
+    stranger = APIClient()
+    stranger.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    response = stranger.get("/api/sessions/")
+    assert response.status_code == 401
+    assert not Token.objects.filter(key="0" * 40).exists()
