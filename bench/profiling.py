@@ -5,6 +5,12 @@
     .venv/bin/python bench/profiling.py api     [--requests 40]    cProfile of POST /api/sessions/ and GET
                                                                  /api/sessions/{id}/ (Django test client,
                                                                  simulator at 20 ms), plus SQL query counts
+    .venv/bin/python bench/profiling.py live    [--kind start] [--seconds 15]
+                                                                 py-spy over gunicorn's workers while 8 clients
+                                                                 send benchmark 1's requests (start, read or
+                                                                 unknown: the 404 of an unknown session id);
+                                                                 samples only threads holding the GIL, so the
+                                                                 shares are of CPU time, not of waiting
 
 Each prints the top functions (cumulative and own time) and writes the raw profile to bench/results/*.prof.
 Same databases, Redis dbs and clean-up rules as the benchmarks.
@@ -120,15 +126,90 @@ def profile_api(n: int) -> None:
         _print(Path(f"{out}-{kind}.prof"), 30)
 
 
+LIVE_CLIENTS = 8
+
+
+def profile_live(kind: str, seconds: int) -> None:
+    """Benchmark 1's load for `seconds`, sampled by py-spy in every gunicorn worker; prints the functions
+    that hold the most CPU (inclusive) and writes the collapsed stacks to bench/results/live-<kind>.txt."""
+    import threading
+    import time
+    import uuid
+
+    import requests
+
+    out = common.RESULTS / f"live-{kind}.txt"
+    with common.portal_stack("profile_live", redis=15, sim_args=("--latency-ms", "20", "--seed", "11"),
+                             users=["bench_profile"]) as stack:
+        org_id = common.sim_backed_up_organization(stack.sim)["id"]
+        headers = {"Authorization": f"Token {common.api_token(stack.base, 'bench_profile')}"}
+        # Reads the organizations from VB365 into the portal, as benchmark 1 does before its rounds.
+        requests.get(f"{stack.base}/api/organizations/", headers=headers, timeout=30).raise_for_status()
+        ids: list[str] = []
+        lock = threading.Lock()
+        stop = time.monotonic() + seconds + 6
+
+        def start(s: requests.Session) -> None:
+            response = s.post(f"{stack.base}/api/sessions/", json={
+                "organization": org_id, "workload": "exchange", "reason": "profile"},
+                headers={"Idempotency-Key": common.new_key()}, timeout=60)
+            response.raise_for_status()
+            with lock:
+                ids.append(response.json()["id"])
+
+        def body(i: int) -> None:
+            s = requests.Session()
+            s.headers.update(headers)
+            n = 0
+            while time.monotonic() < stop:
+                n += 1
+                if kind == "start" or (kind == "read" and len(ids) < 200):
+                    start(s)
+                elif kind == "read":
+                    with lock:
+                        session_id = ids[(i * 7919 + n) % len(ids)]
+                    s.get(f"{stack.base}/api/sessions/{session_id}/", timeout=60)
+                else:
+                    s.get(f"{stack.base}/api/sessions/{uuid.uuid4()}/", timeout=60)
+
+        clients = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(LIVE_CLIENTS)]
+        for client in clients:
+            client.start()
+        time.sleep(3)  # past the first requests of every worker
+        subprocess.run([str(Path(common.PY).with_name("py-spy")), "record", "--pid", str(stack.master.pid),
+                        "--subprocesses", "--gil", "--nonblocking", "--rate", "200", "--duration", str(seconds),
+                        "--format", "raw", "--output", str(out)], check=True, capture_output=True)
+        for client in clients:
+            client.join(timeout=90)
+    _print_collapsed(out)
+
+
+def _print_collapsed(path: Path, limit: int = 45) -> None:
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        samples = int(count)
+        total += samples
+        # Frames are "function (module/path.py:line)", after the process's own entry. Lines are folded.
+        for frame in {frame.rsplit(":", 1)[0] + ")" for frame in stack.split(";") if not frame.startswith("process ")}:
+            inclusive[frame] = inclusive.get(frame, 0) + samples
+    print(f"\n=== {path.name}: share of CPU samples (GIL held) per function, inclusive; {total} samples ===")
+    for frame, samples in sorted(inclusive.items(), key=lambda item: -item[1])[:limit]:
+        print(f"{samples * 100 / max(1, total):5.1f}%  {frame}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["export", "sync", "api"])
+    parser.add_argument("what", choices=["export", "sync", "api", "live"])
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--kind", choices=["start", "read", "unknown"], default="start")
+    parser.add_argument("--seconds", type=int, default=15)
     args = parser.parse_args()
     common.RESULTS.mkdir(parents=True, exist_ok=True)
     {"export": lambda: profile_export(args.rows), "sync": lambda: profile_sync(args.rows),
-     "api": lambda: profile_api(args.requests)}[args.what]()
+     "api": lambda: profile_api(args.requests), "live": lambda: profile_live(args.kind, args.seconds)}[args.what]()
     return 0
 
 
