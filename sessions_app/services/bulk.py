@@ -55,6 +55,8 @@ def _copy_insert(model: type[models.Model], fields: list[Any], rows: list[dict[s
 
 
 def _copy(cursor: Any, table: str, columns: str, values: list[list[Any]]) -> None:
-    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+    # COPY goes through the driver's own cursor, past Django's error translation: put it back, so that a
+    # duplicate key is django.db.IntegrityError like everywhere else.
+    with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for row in values:
             copy.write_row(row)

@@ -140,12 +140,16 @@ def test_sync_while_sessions_start_loses_and_duplicates_nothing(fresh_sim, opera
     fresh_sim.fault(latency_ms=50, path="(?i)restoresessions$")
     started: list[Any] = []
 
+    failures: list[BaseException] = []
+
     def start_some() -> None:
         try:
             for i in range(5):
                 started.append(restore_sessions.restore_session_start(
                     actor=operator, key=str(uuid.uuid4()), organization=backed_up_org, workload="exchange",
                     reason=f"concurrent {i}"))
+        except BaseException as exc:
+            failures.append(exc)
         finally:
             connection.close()
 
@@ -153,6 +157,8 @@ def test_sync_while_sessions_start_loses_and_duplicates_nothing(fresh_sim, opera
         try:
             for _ in range(2):
                 sync.restore_sessions_sync(with_events=False)
+        except BaseException as exc:
+            failures.append(exc)
         finally:
             connection.close()
 
@@ -161,6 +167,7 @@ def test_sync_while_sessions_start_loses_and_duplicates_nothing(fresh_sim, opera
         thread.start()
     for thread in threads:
         thread.join()
+    assert failures == []
     sync.restore_sessions_sync(with_events=False)
     assert len(started) == 5
     for session in started:
