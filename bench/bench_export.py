@@ -15,7 +15,6 @@ the larger of the in-process RSS growth and the gunicorn worker's RSS growth), H
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import threading
 import time
@@ -137,11 +136,7 @@ def run(quick: bool) -> dict[str, Any]:
         fill_s = fill(db, n)
         total = common.pg_scalar(db, "SELECT count(*) FROM sessions_app_auditevent")
         common.log(f"export: {total:,} audit events in the table ({fill_s:.1f} s to insert)")
-        child = subprocess.run([common.PY, __file__, "--child"], cwd=common.ROOT, env=env, capture_output=True,
-                               text=True, timeout=1800, start_new_session=True)
-        if child.returncode != 0:
-            raise RuntimeError(f"export child failed: {child.stderr[-3000:]}")
-        inproc = json.loads(child.stdout.strip().splitlines()[-1])
+        inproc = common.run_child(__file__, env=env, what="export")
         http = _http_export(env)
     rate = inproc["rows"] / inproc["wall_s"]
     growth_mb = (inproc["hwm_kb"] - inproc["rss_before_kb"]) / 1024

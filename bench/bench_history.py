@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -197,11 +196,7 @@ def run(quick: bool) -> dict[str, Any]:
         fill_s = fill(db, n)
         rows_in_table = common.pg_scalar(db, "SELECT count(*) FROM sessions_app_restoresession")
         common.log(f"history: {rows_in_table} sessions inserted in {fill_s:.1f} s")
-        child = subprocess.run([common.PY, __file__, "--child", str(reps)], cwd=common.ROOT, env=env,
-                               capture_output=True, text=True, timeout=1800, start_new_session=True)
-        if child.returncode != 0:
-            raise RuntimeError(f"history child failed: {child.stderr[-3000:]}")
-        data = json.loads(child.stdout.strip().splitlines()[-1])
+        data = common.run_child(__file__, str(reps), env=env, what="history")
         with common.gunicorn(env, workers=4, threads=4, name="history") as (base, _):
             token = common.api_token(base, "bench_history")
             http = _http(base, token, [tuple(c) for c in data["combos"]], reps)  # type: ignore[misc]

@@ -290,6 +290,16 @@ def manage(env: dict[str, str], *args: str, check: bool = True, timeout: float =
     return result
 
 
+def run_child(script: str, *args: str, env: dict[str, str], what: str, timeout: float = 1800) -> Any:
+    """``python script --child args…`` in the portal's environment (a Django process of its own, measured
+    apart from this one); returns the JSON its last line printed."""
+    child = subprocess.run([PY, script, "--child", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=timeout, start_new_session=True)
+    if child.returncode != 0:
+        raise RuntimeError(f"{what} child failed: {child.stderr[-3000:]}")
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
 def add_user(env: dict[str, str], name: str, role: str) -> None:
     manage(env, "portal_user", "add", name, "--role", role, "--password", PASSWORD)
 

@@ -28,27 +28,14 @@ def error(message: str, error_code: str | None, version: int) -> dict[str, Any]:
 
 
 def session(rec: SessionRecord, ctx: WireContext) -> dict[str, Any]:
-    # Reference: vb365_rest_v8.json RESTRestoreSession (v6/v7 identical without eTag).
-    self_path = f"{ctx.prefix}/RestoreSessions/{rec.id}"
-    out: dict[str, Any] = {
-        "id": rec.id,
-        "name": rec.name,
-        "organization": ctx.state.orgs_by_id[rec.organization_id].name,
-        "type": rec.type,
-        "creationTime": iso_z(rec.creation_us),
-        # Reference: CONTRACT.md §6.2 -- endTime is absent while the session is working (v3 doc example).
-        **({} if rec.end_us is None else {"endTime": iso_z(rec.end_us)}),
-        "state": rec.state,
-        "result": rec.result,
-        "initiatedBy": rec.initiated_by,
-        "details": rec.details,
-        "scopeName": rec.scope_name,
-        "clientHost": rec.client_host,
-        "reason": rec.reason,
-    }
+    # Reference: vb365_rest_v8.json RESTRestoreSession (v6/v7 identical without eTag): the v2-v5 session plus
+    # the Restore Portal fields; ctx.href makes the links relative.
+    out = wire_v2_v5.session(rec, ctx)
+    links = out.pop("_links")
+    out.update(details=rec.details, scopeName=rec.scope_name, clientHost=rec.client_host, reason=rec.reason)
     if ctx.version >= 8:
         out["eTag"] = rec.etag
-    out["_links"] = {"self": {"href": self_path}, "organization": {"href": f"{self_path}/organization"}}
+    out["_links"] = links
     return out
 
 
