@@ -56,7 +56,7 @@ MIDDLEWARE = [
     "sessions_app.middleware.UserTimeZoneMiddleware",
 ]
 
-# One backend: each failed sign-in costs one password hash, and the session user comes with its role.
+# One backend: each failed sign-in costs one password hash, and the session user comes with its profile.
 AUTHENTICATION_BACKENDS = ["sessions_app.auth_backends.PortalModelBackend"]
 
 ROOT_URLCONF = "portal.urls"

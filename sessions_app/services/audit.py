@@ -30,9 +30,13 @@ CHAINED_FIELDS = (
 
 
 def canonical_form(event: AuditEvent) -> bytes:
-    values: dict[str, Any] = {name: getattr(event, name) for name in CHAINED_FIELDS}
+    values = _chained_values(event)
     values["created_at"] = event.created_at.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return _canonical_json(values).encode()
+
+
+def _chained_values(event: AuditEvent) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in CHAINED_FIELDS}
 
 
 def _canonical_json(value: Any) -> str:
@@ -125,7 +129,7 @@ def _append_in_server(event: AuditEvent) -> bool:
     columns = [getattr(event, name) for name in SERVER_APPEND_COLUMNS]
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM sessions_app_audit_append({_SERVER_APPEND_PARAMETERS})",
-                       [*_canonical_parts(event), *columns[:-1], _canonical_json(event.details)])
+                       [*_canonical_parts(event), *columns, _canonical_json(event.details)])
         row = cursor.fetchone()
     if row is None:
         return False
@@ -135,10 +139,10 @@ def _append_in_server(event: AuditEvent) -> bool:
     return True
 
 
-# The event's own columns that sessions_app_audit_append takes, in its parameters' order (details last).
+# The event's own columns that sessions_app_audit_append takes, in its parameters' order; details follow.
 SERVER_APPEND_COLUMNS = (
     "actor_id", "actor_username", "on_behalf_of_username", "action", "outcome", "organization_id",
-    "organization_name", "workload", "session_upstream_id", "reason", "scope", "ticket", "client_address", "details",
+    "organization_name", "workload", "session_upstream_id", "reason", "scope", "ticket", "client_address",
 )
 # Typed, so that the call resolves whatever types the driver sends.
 _SERVER_APPEND_PARAMETERS = ", ".join(["%s::text"] * 3 + ["%s::integer"] + ["%s::text"] * 12 + ["%s::jsonb"])
@@ -149,7 +153,7 @@ _SEQUENCE_MARK = "\x00sequence\x00"
 def _canonical_parts(event: AuditEvent) -> tuple[str, str, str]:
     """canonical_form(event) as text, cut where the server puts the created_at text and the sequence number:
     (up to the created_at value's opening quote, from its closing quote up to the sequence, after it)."""
-    values: dict[str, Any] = {name: getattr(event, name) for name in CHAINED_FIELDS}
+    values = _chained_values(event)
     values["created_at"] = _CREATED_AT_MARK
     values["sequence"] = _SEQUENCE_MARK
     text = _canonical_json(values)
