@@ -303,6 +303,14 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", "Export"
     SYNC = "sync", "Sync run"
     ACCESS_DENIED = "access_denied", "Access denied"
+    SIGN_IN_THROTTLED = "sign_in_throttled", "Sign-in throttled"
+    USER_CREATE = "user_create", "User created"
+    USER_CHANGE = "user_change", "User changed"
+    USER_DELETE = "user_delete", "User deleted"
+    PROFILE_CHANGE = "profile_change", "Profile changed"
+    TOKEN_CREATE = "token_create", "API token created"
+    TOKEN_REVOKE = "token_revoke", "API token revoked"
+    AUDIT_KEY_CHANGE = "audit_key_change", "Audit key changed"
 
 
 class AuditOutcome(models.TextChoices):
