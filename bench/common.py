@@ -265,6 +265,8 @@ def portal_env(*, database: str, cache: str, vb365_url: str, **extra: str) -> di
         "DJANGO_SETTINGS_MODULE": "bench.settings_bench",
         "PYTHONPATH": str(ROOT),
         "DJANGO_SECRET_KEY": SECRET_KEY,
+        "AUDIT_CHAIN_KEY": "bench-only-audit-chain-key-0123456789abcdef",
+        "AUDIT_CHECKPOINT_PATH": str(RESULTS / "audit-checkpoints.jsonl"),
         "DJANGO_DEBUG": "false",
         "DJANGO_SECURE_COOKIES": "false",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",

@@ -10,6 +10,8 @@ minutes that tests can use); figures from it are not comparable with the targets
   4 sync      sync ingest of 1,000,000 sessions: rate, peak memory   bench_sync.py
   5 export    CSV export of 1,000,000 audit events: rate, memory     bench_export.py
   6 mixed     50 users, mixed workload, 60 s: errors, p99            bench_mixed.py
+  7 tasks     task queue: enqueue-to-start p50/p95, 2-worker drain   bench_tasks.py
+  8 browse    200,000-item folder: portal vs direct, cache, memory   bench_browse.py
 
 Needs PostgreSQL (127.0.0.1:5432, user postgres; BENCH_PG_HOST/PORT/USER) and Redis (127.0.0.1:6379,
 dbs 10–14; BENCH_REDIS_HOST/PORT). Exit status: 0 when every benchmark ran (whether or not it met its
@@ -33,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
 
-BENCHMARKS = {1: "overhead", 2: "tokens", 3: "history", 4: "sync", 5: "export", 6: "mixed"}
+BENCHMARKS = {1: "overhead", 2: "tokens", 3: "history", 4: "sync", 5: "export", 6: "mixed", 7: "tasks", 8: "browse"}
 
 
 def _git_commit() -> str:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
 
@@ -26,9 +28,22 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not :memory:, so that live_server threads and concurrency tests see one database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
 sqlite_for_concurrency(DATABASES["default"])
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # as in production (portal/settings.py)
+# With TEST_DATABASE_RUNTIME_ROLE, TEST_DATABASE_URL names the owner, who creates and migrates the test
+# database; the tests then run as the runtime role (tests/database_roles.py).
+DATABASE_RUNTIME_ROLE = env("TEST_DATABASE_RUNTIME_ROLE", default="")
 CACHES = {"default": env.cache("TEST_CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     CACHES["default"]["KEY_PREFIX"] = f"restoredesk-test-{os.getpid()}"
+
+AUDIT_CHAIN_KEY = "test-only-audit-chain-key-0123456789abcdef"
+AUDIT_CHAIN_OLD_KEYS: list[str] = []
+# One file per test process, emptied after each test (tests/conftest.py).
+AUDIT_CHECKPOINT_PATH = Path(tempfile.gettempdir()) / f"restoredesk-test-audit-checkpoints-{os.getpid()}.jsonl"
+AUDIT_CHECKPOINT_SYSLOG = ""
+
+# Tests run without a background worker unless they start one (tests/background).
+HEALTHZ_REQUIRE_WORKER = False
 
 VB365_URL = "https://upstream.invalid"
 VB365_USERNAME = "svc-restore"

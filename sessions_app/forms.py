@@ -17,6 +17,12 @@ from sessions_app.selectors import SESSION_ORDERINGS
 POINT_LATEST = "latest"
 POINT_CUSTOM = "custom"
 POINT_RESTORE_POINT = "restore_point"
+POINT_CHOICES = [(POINT_LATEST, "Latest backup"), (POINT_CUSTOM, "A date and time"),
+                 (POINT_RESTORE_POINT, "A restore point")]
+# Each mode's own field; filled in under another mode it is refused, never ignored.
+POINT_MODE_FIELDS = {POINT_CUSTOM: "point_in_time", POINT_RESTORE_POINT: "restore_point"}
+POINT_FIELD_OF_ANOTHER_MODE = "You chose “{chosen}”, but this is filled in too. Choose “{own}” to use it, or clear it."
+REASON_MAX_LENGTH = 2000
 
 
 class UsernameChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -28,20 +34,38 @@ class UsernameChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
         return super().to_python(value)
 
 
+class LocalDateTimeField(forms.DateTimeField):
+    """A wall-clock time in the person's time zone. A time that the clocks skip or pass twice (daylight
+    saving changes) is refused in plain words, not with Django's "may be ambiguous or may not exist"."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        try:
+            return super().to_python(value)  # type: ignore[no-any-return]
+        except forms.ValidationError as error:
+            if error.code != "ambiguous_timezone":
+                raise
+            naive, zone = error.params["datetime"], timezone.get_current_timezone()  # type: ignore[index]
+            shown, name = naive.strftime("%Y-%m-%d %H:%M"), timezone.get_current_timezone_name()
+            there_and_back = naive.replace(tzinfo=zone).astimezone(zoneinfo.ZoneInfo("UTC")).astimezone(zone)
+            if there_and_back.replace(tzinfo=None) != naive:
+                message = (f"{shown} does not exist in {name}: the clocks skip that hour when daylight saving time "
+                           "starts. Choose a time before or after it.")
+            else:
+                message = (f"{shown} happens twice in {name}: the clocks go back an hour when daylight saving time "
+                           "ends. Choose a time outside that hour, or a restore point.")
+            raise forms.ValidationError(message, code="ambiguous_timezone") from None
+
+
 class StartSessionForm(forms.Form):
     """The start form. `organizations`, `workloads` and `restore_points` come from the view (selectors, VB365)."""
 
     submission_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
     organization = forms.ModelChoiceField(queryset=Organization.objects.none(), to_field_name="upstream_id",
                                           empty_label="Choose an organization")
-    point_choice = forms.ChoiceField(
-        label="Point in time",
-        choices=[(POINT_LATEST, "Latest backup"), (POINT_CUSTOM, "A date and time"),
-                 (POINT_RESTORE_POINT, "A restore point")],
-        initial=POINT_LATEST, widget=forms.RadioSelect,
-    )
-    point_in_time = forms.DateTimeField(
-        required=False, label="Date and time (your time zone)",
+    point_choice = forms.ChoiceField(label="Point in time", choices=POINT_CHOICES, initial=POINT_LATEST,
+                                     widget=forms.RadioSelect)
+    point_in_time = LocalDateTimeField(
+        required=False, label="Date and time",
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
     )
@@ -49,13 +73,18 @@ class StartSessionForm(forms.Form):
     workload = forms.ChoiceField(choices=Workload.choices, initial=Workload.EXCHANGE)
     show_deleted = forms.BooleanField(required=False, label="Show deleted items")
     show_all_versions = forms.BooleanField(required=False, label="Show all versions")
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
-                             error_messages={"required": exceptions.REASON_REQUIRED})
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=REASON_MAX_LENGTH,
+        help_text=f"Up to {REASON_MAX_LENGTH:,} characters.",
+        error_messages={"required": exceptions.REASON_REQUIRED,
+                        "max_length": "Shorten the reason to %(limit_value)d characters (it has %(show_value)d)."})
     scope = forms.CharField(required=False, max_length=2000, label="Scope or ticket",
                             widget=forms.TextInput(attrs={"placeholder": "e.g. mailbox of j.doe, INC-1234"}))
     on_behalf_of = UsernameChoiceField(queryset=get_user_model().objects.none(), required=False,
-                                       to_field_name="username", label="On behalf of")
+                                       to_field_name="username", label="On behalf of", empty_label="nobody")
     ticket = forms.CharField(required=False, max_length=128, label="Ticket reference")
+    # Sent by the "Start another session" button, shown when this form already started the same session.
+    start_another = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, organizations: Any, workloads: tuple[str, ...],
                  restore_points: list[tuple[str, datetime]] | None = None, on_behalf_users: Any = None,
@@ -64,10 +93,13 @@ class StartSessionForm(forms.Form):
         self.fields["organization"].queryset = organizations
         self.fields["workload"].choices = [(value, label) for value, label in Workload.choices if value in workloads]
         self._restore_points = dict(restore_points or [])
-        self.fields["restore_point"].choices = [("", "Choose a restore point")] + [
-            (point_id, timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z"))
-            for point_id, moment in (restore_points or [])
-        ]
+        self.fields["restore_point"].choices = [("", "Choose a restore point"),
+                                                *_restore_points_grouped(restore_points or [])]
+        self.fields["point_in_time"].label = f"Date and time ({timezone.get_current_timezone_name()})"
+        # No maxlength in the page: the browser would cut a longer paste without a word. The page counts
+        # the characters instead (portal.js), and the server says how many are too many.
+        self.fields["reason"].widget.attrs.pop("maxlength", None)
+        self.fields["reason"].widget.attrs["data-max-length"] = str(REASON_MAX_LENGTH)
         if on_behalf_users is None:
             del self.fields["on_behalf_of"]
             del self.fields["ticket"]
@@ -103,10 +135,21 @@ class StartSessionForm(forms.Form):
         elif choice == POINT_RESTORE_POINT:
             point_id = cleaned.get("restore_point")
             if not point_id or point_id not in self._restore_points:
-                self.add_error("restore_point", "Choose one of the restore points in the list.")
+                if "restore_point" not in self.errors:
+                    self.add_error("restore_point", "Choose one of the restore points in the list.")
+        self._refuse_fields_of_other_modes(choice)
         if cleaned.get("on_behalf_of") is not None and not (cleaned.get("ticket") or "").strip():
             self.add_error("ticket", exceptions.ON_BEHALF_REQUIRES_TICKET)
         return cleaned
+
+    def _refuse_fields_of_other_modes(self, choice: str | None) -> None:
+        """A date typed (or a restore point chosen) next to another choice is refused, never ignored: the
+        page hides the other modes' fields, but a page without its script shows them all."""
+        labels = dict(POINT_CHOICES)
+        for mode, field in POINT_MODE_FIELDS.items():
+            if choice and choice != mode and (self.data.get(self.add_prefix(field)) or "").strip() \
+                    and field not in self.errors:
+                self.add_error(field, POINT_FIELD_OF_ANOTHER_MODE.format(chosen=labels[choice], own=labels[mode]))
 
     def chosen_point_in_time(self) -> datetime | None:
         """None for the latest backup; an aware datetime otherwise."""
@@ -118,19 +161,24 @@ class StartSessionForm(forms.Form):
         return None
 
 
+ORDERING_LABELS = {"newest": "Newest first", "oldest": "Oldest first", "organization": "By organization",
+                   "state": "Working first"}
+
+
 class SessionFilterForm(forms.Form):
     organization = forms.ModelChoiceField(queryset=Organization.objects.none(), required=False,
                                           to_field_name="upstream_id", empty_label="All organizations")
     workload = forms.ChoiceField(choices=[("", "All workloads"), *Workload.choices], required=False)
     state = forms.ChoiceField(choices=[("", "Any state"), *SessionState.choices], required=False)
     result = forms.ChoiceField(choices=[("", "Any result"), *SessionResult.choices], required=False)
-    requested_by = forms.CharField(required=False, max_length=150, label="Requester")
+    requested_by = forms.CharField(required=False, max_length=150, label="Requester",
+                                   help_text="Part of a user name, in any case.")
     initiated_by = forms.CharField(required=False, max_length=255, label="Initiator")
     origin = forms.ChoiceField(choices=[("", "Any origin"), *SessionOrigin.choices], required=False)
     started_after = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     started_before = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
     search = forms.CharField(required=False, max_length=200, label="Reason or scope contains")
-    ordering = forms.ChoiceField(choices=[(key, f"Sort: {key}") for key in SESSION_ORDERINGS], required=False,
+    ordering = forms.ChoiceField(choices=[(key, ORDERING_LABELS[key]) for key in SESSION_ORDERINGS], required=False,
                                  label="Order")
 
     def __init__(self, *args: Any, organizations: Any, review: bool = False, **kwargs: Any) -> None:
@@ -193,11 +241,29 @@ class TenantSignInForm(forms.Form):
 
 class ProfileForm(forms.Form):
     time_zone = forms.ChoiceField(required=False, label="Time zone")
+    notify_session_failed = forms.BooleanField(required=False, label="E-mail me when a session I started fails")
+    notify_session_stopped_by_policy = forms.BooleanField(
+        required=False, label="E-mail me when a session I started is stopped for being idle")
+    notify_sync_failing = forms.BooleanField(
+        required=False, label="E-mail me when the history sync has failed several times in a row")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         zones = sorted(zoneinfo.available_timezones())
         self.fields["time_zone"].choices = [("", "Use my browser's time zone"), *[(zone, zone) for zone in zones]]
+
+
+def _restore_points_grouped(points: list[tuple[str, datetime]]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Restore-point choices in groups, in the given order and the person's time zone: one group a day when
+    some day has several points, else one a month (a daily backup gives 30 points a group, not one)."""
+    local = [(point_id, timezone.localtime(moment)) for point_id, moment in points]
+    days = [moment.date() for _, moment in local]
+    by_day = len(set(days)) < len(days)
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for point_id, moment in local:
+        group = f"{moment:%A} {moment.day} {moment:%B %Y}" if by_day else f"{moment:%B %Y}"
+        groups.setdefault(group, []).append((point_id, moment.strftime("%Y-%m-%d %H:%M:%S %Z")))
+    return list(groups.items())
 
 
 def _day_start(day: Any) -> datetime | None:

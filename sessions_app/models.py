@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Value as V
 from django.db.models.functions import Concat, Upper
@@ -78,6 +79,10 @@ class UserProfile(TimestampedModel):
     # Set for tenant users (signed in with their organization's own credentials): the one organization they see.
     tenant_organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.PROTECT,
                                             related_name="tenant_users")
+    # E-mail notifications, each of which the person can turn off (the sync alert reaches administrators only).
+    notify_session_failed = models.BooleanField(default=True)
+    notify_session_stopped_by_policy = models.BooleanField(default=True)
+    notify_sync_failing = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return f"profile of {self.user}"
@@ -144,6 +149,11 @@ class RestoreSession(TimestampedModel):
     events_fetched_at = models.DateTimeField(null=True, blank=True)
     # The last full sync that found this session upstream (how forgotten sessions are recognised).
     last_seen_sync = models.BigIntegerField(null=True, blank=True)
+    # The last page view, API read or action on it through the portal (written at most once a minute): the
+    # idle-session policy stops portal sessions without activity for SESSION_IDLE_MINUTES.
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    # When the person who started it was told that it ended in failure (claimed once, by one scheduler).
+    outcome_notified_at = models.DateTimeField(null=True, blank=True)
     # What the history's text search looks in, upper-cased, kept by the database (trigram-indexed on PostgreSQL).
     search_text = models.GeneratedField(
         expression=Upper(Concat("reason", V(" "), "scope", V(" "), "ticket", V(" "), "upstream_reason", V(" "),
@@ -178,6 +188,17 @@ class RestoreSession(TimestampedModel):
     @property
     def is_working(self) -> bool:
         return self.state == SessionState.WORKING
+
+    @property
+    def started_by_tenant(self) -> bool:
+        """Started in Restore Desk by a tenant user of this session's own organization; False for the
+        provider's sessions (its staff in Restore Desk, or anyone in VB365 itself)."""
+        if self.requested_by_id is None or self.organization_id is None:
+            return False
+        try:
+            return bool(self.requested_by.profile.tenant_organization_id == self.organization_id)
+        except ObjectDoesNotExist:
+            return False
 
     @property
     def requested_point_label(self) -> str:
@@ -274,6 +295,10 @@ class SyncRun(TimestampedModel):
     unchanged = models.PositiveIntegerField(default=0)
     events = models.PositiveIntegerField(default=0)
     forgotten = models.PositiveIntegerField(default=0)
+    # Progress while the run works: upstream pages read, and how many sessions VB365 said it would list (where
+    # its paging says: a v1 array, a v6/v7 page's totalCount; None otherwise).
+    pages_read = models.PositiveIntegerField(default=0)
+    sessions_expected = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     # Bumped while the run works; a running row without a recent heartbeat belongs to a process that died.
     heartbeat_at = models.DateTimeField()
@@ -311,6 +336,7 @@ class AuditAction(models.TextChoices):
     TOKEN_CREATE = "token_create", "API token created"
     TOKEN_REVOKE = "token_revoke", "API token revoked"
     AUDIT_KEY_CHANGE = "audit_key_change", "Audit key changed"
+    BROWSE_OPEN = "browse_open", "Backup contents opened"
 
 
 class AuditOutcome(models.TextChoices):
@@ -328,7 +354,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 
 
 class AuditEvent(models.Model):
-    """One link of the append-only, hash-chained audit trail. Written only by services.audit."""
+    """One link of the append-only, HMAC-chained audit trail. Written only by services.audit."""
 
     sequence = models.PositiveBigIntegerField(unique=True)
     created_at = models.DateTimeField(db_index=True)
@@ -350,6 +376,8 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict, blank=True)
     previous_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # Which AUDIT_CHAIN_KEY signed `hash`: a public fingerprint of the key (services.audit.audit_key_id).
+    key_id = models.CharField(max_length=16)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -369,8 +397,64 @@ class AuditEvent(models.Model):
         raise PermissionError("Audit events are append-only.")
 
 
-class AuditChainHead(models.Model):
-    """The single row that serialises audit writers: whoever bumps `sequence` first owns the next link."""
+class RefusalTally(models.Model):
+    """Repeats of one refused request within the aggregation window (services.refusals).
 
-    sequence = models.PositiveBigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64, default="0" * 64)
+    The first refusal of a window goes to the audit trail at once; its repeats are only counted here, and one
+    summary event carries the count when the window has closed. Rows live for one window.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    # Who was refused: "user:<id>", or "address:<ip>" when nobody is signed in.
+    who = models.CharField(max_length=100)
+    operation = models.CharField(max_length=64)
+    target = models.CharField(max_length=128, blank=True)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_username = models.CharField(max_length=150, blank=True)
+    client_address = models.CharField(max_length=64, blank=True)
+    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    workload = models.CharField(max_length=16, blank=True)
+    session_upstream_id = models.CharField(max_length=64, blank=True)
+    why = models.CharField(max_length=255, blank=True)
+    window_started_at = models.DateTimeField(db_index=True)
+    repeats = models.PositiveIntegerField(default=0)
+    last_repeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["who", "operation"], name="refusal_tally_who_operation")]
+
+    def __str__(self) -> str:
+        return f"{self.who} refused {self.operation} {self.target} (+{self.repeats})"
+
+
+class ApiTokenKind(models.TextChoices):
+    STAFF = "staff", "Staff or operator"
+    TENANT = "tenant", "Tenant (ends with its VB365 sign-in)"
+
+
+class ApiToken(models.Model):
+    """One API token (`Authorization: Token <key>`). Written only by services.api_tokens.
+
+    The key itself is never stored: only its SHA-256 and its first characters, so that neither a copy of the
+    database nor the admin yields a token that signs in.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    kind = models.CharField(max_length=16, choices=ApiTokenKind.choices)
+    # SHA-256, not a password hash: a key is 256 random bits, out of reach of any dictionary or brute force, so
+    # a slow hash would add nothing but a slow lookup on every API call.
+    key_hash = models.CharField(max_length=64, unique=True)
+    # The key's first characters, for people to tell tokens apart; far too few to sign in with.
+    prefix = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # A hint for people, updated at most once a minute (not a log of calls).
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "kind"], name="api_token_user_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.get_kind_display()})"

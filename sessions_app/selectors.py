@@ -3,7 +3,8 @@
 Visibility (the same in pages, API and admin):
 - admin, helpdesk, auditor: every organization and session;
 - operator: only organizations (and workloads) of their access grants;
-- tenant: only their own organization;
+- tenant: only their own organization; of the provider's sessions there only when, which workload and
+  state, never the provider's internal fields (sees_provider_fields), and they stop only their own users';
 - anyone else: nothing.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -26,6 +27,7 @@ from sessions_app.models import (
     RestoreSession,
     RestoreSessionEvent,
     Role,
+    SessionState,
     StartRequest,
     SyncRun,
 )
@@ -36,7 +38,8 @@ SESSION_ORDERINGS = {
     "newest": ("-creation_time", "-id"),
     "oldest": ("creation_time", "id"),
     "organization": ("organization_name", "-creation_time", "-id"),
-    "state": ("state", "-creation_time", "-id"),
+    # Working sessions first: they are the ones someone may still act on.
+    "state": (Case(When(state=SessionState.WORKING, then=Value(0)), default=Value(1)), "-creation_time", "-id"),
 }
 # Counting more rows than this is slow on a large history and tells a person nothing more: beyond it the
 # count is "more than COUNT_CAP".
@@ -90,12 +93,23 @@ def can_review_all(user: AnyUser) -> bool:
 
 
 def can_stop(user: AnyUser, session: RestoreSession) -> bool:
+    """Helpdesk and admins stop any session, operators those of their grants, tenants only the sessions
+    their organization's own users started (never the provider's)."""
     role = user_role(user)
     if role in {Role.HELPDESK, Role.ADMIN}:
         return True
+    if role == Role.TENANT and not session.started_by_tenant:
+        return False
     if role in {Role.OPERATOR, Role.TENANT}:
         return _visible_sessions(user).filter(pk=session.pk).exists()
     return False
+
+
+def sees_provider_fields(user: AnyUser) -> bool:
+    """May the user see the provider's internal fields of a session: who asked (requested_by, on_behalf_of),
+    tickets, the VB365 account that started it (initiated_by) and its client host, and the reason and scope
+    of sessions the provider's staff started? Everyone but tenants."""
+    return user_role(user) != Role.TENANT
 
 
 def _grant_filter(user: AnyUser, *, organization_field: str, workload_field: str) -> Q:
@@ -149,11 +163,61 @@ def organization_visible(*, user: AnyUser, organization: Organization) -> bool:
     return organization_list(user=user).filter(pk=organization.pk).exists()
 
 
-def on_behalf_candidates(*, user: AnyUser) -> QuerySet[Any] | None:
-    """The people a helpdesk user may start a session for; None for roles that may not act on behalf."""
+def on_behalf_candidates(*, user: AnyUser, organization: Organization | None = None) -> QuerySet[Any] | None:
+    """The people a helpdesk user (or administrator) may start a session for: those who start sessions
+    themselves, that is operators (with an organization: those with a grant on it) and tenant users (with an
+    organization: its own). Never the user, nor auditors, helpdesk or administrators. None for roles that may
+    not act on behalf."""
     if not can_act_on_behalf(user):
         return None
-    return get_user_model().objects.filter(is_active=True).order_by("username")
+    people = get_user_model().objects
+    # GROUP_ROLES decides by the strongest group: an operator who is also an auditor is an auditor.
+    stronger = [role.value for role in GROUP_ROLES if role != Role.OPERATOR]
+    operators = (Q(pk__in=people.filter(groups__name=Role.OPERATOR.value).values("pk"))
+                 & ~Q(pk__in=people.filter(groups__name__in=stronger).values("pk"))
+                 & Q(profile__tenant_organization__isnull=True))
+    tenant_users = Q(profile__tenant_organization__isnull=False)
+    if organization is not None:
+        operators &= Q(pk__in=AccessGrant.objects.filter(organization=organization).values("user_id"))  # type: ignore[misc]
+        tenant_users = Q(profile__tenant_organization=organization)
+    return (people.filter(operators | tenant_users, is_active=True, is_superuser=False)
+            .exclude(pk=user.pk).order_by("username"))
+
+
+def on_behalf_allowed(*, user: AnyUser, organization: Organization, person: AnyUser) -> bool:
+    """May `user` start a session in `organization` on behalf of `person` (see on_behalf_candidates)?"""
+    candidates = on_behalf_candidates(user=user, organization=organization)
+    return candidates is not None and candidates.filter(pk=person.pk).exists()
+
+
+def start_request_started(*, user: AnyUser, key: str) -> StartRequest | None:
+    """The user's submission with this key, if it started a session."""
+    return (StartRequest.objects.filter(requested_by=user, key=key,  # type: ignore[misc]
+                                        status=StartRequest.Status.STARTED, session__isnull=False)
+            .select_related("session").first())
+
+
+def start_request_same_recently(*, user: AnyUser, since: datetime, organization: Organization, workload: str,
+                                point_in_time: datetime | None, restore_point_id: str, reason: str,
+                                on_behalf_of: AnyUser | None) -> StartRequest | None:
+    """The user's newest submission since `since` that started a session for the same organization,
+    workload, point in time, reason and person: what a form shown again (browser Back) and sent once more
+    would duplicate."""
+    return (StartRequest.objects.filter(  # type: ignore[misc]
+        requested_by=user, created_at__gte=since, status=StartRequest.Status.STARTED, session__isnull=False,
+        organization=organization, workload=workload, point_in_time=point_in_time, latest=point_in_time is None,
+        restore_point_id=restore_point_id, reason=reason.strip(),
+        on_behalf_of=on_behalf_of.pk if on_behalf_of is not None else None,
+    ).select_related("session").order_by("-created_at").first())
+
+
+def restore_session_holds_no_data(*, session: RestoreSession) -> bool:
+    """Was the session started at a moment before its organization's first backup? VB365 then creates it
+    with no backup data to explore (vb365_rest_v8.json POST /Organizations/{organizationId}/explore)."""
+    if session.requested_latest or session.organization is None or session.organization.first_backup is None:
+        return False
+    moment = session.requested_point_in_time or session.upstream_point_in_time
+    return moment is not None and moment < session.organization.first_backup
 
 
 def workloads_allowed(*, user: AnyUser, organization: Organization) -> set[str] | None:
@@ -184,6 +248,13 @@ def restore_session_list(
 ) -> QuerySet[RestoreSession]:
     """Cached sessions the user may see, filtered and ordered. `organization` is an upstream id."""
     sessions = _visible_sessions(user).select_related("organization", "requested_by", "on_behalf_of")
+    if not sees_provider_fields(user):
+        # Whether a row is the tenant's own (RestoreSession.started_by_tenant) is read without a query a row;
+        # filters on provider fields only match the tenant's own sessions, so they reveal nothing of the
+        # provider's (who, which ticket, which reason).
+        sessions = sessions.select_related("requested_by__profile")
+        if requested_by or initiated_by or search:
+            sessions = sessions.filter(requested_by__profile__tenant_organization_id=F("organization_id"))
     if organization:
         # Resolved first, so that the list filters on its own indexed column instead of joining.
         try:
@@ -197,8 +268,11 @@ def restore_session_list(
         "creation_time__gte": started_after, "creation_time__lt": started_before,
     }
     sessions = sessions.filter(**{key: value for key, value in filters.items() if value not in (None, "")})
+    if result:
+        # A working session has no result yet (whatever VB365 sent while it worked).
+        sessions = sessions.filter(state=SessionState.STOPPED)
     if requested_by:
-        sessions = sessions.filter(requested_by__username=requested_by)
+        sessions = sessions.filter(requested_by__username__icontains=requested_by)
     if initiated_by:
         sessions = sessions.filter(initiated_by__icontains=initiated_by)
     if search:
@@ -231,8 +305,17 @@ def page_rows(queryset: QuerySet[Any], *, offset: int, limit: int) -> list[Any]:
 
 
 def _related_of(queryset: QuerySet[Any]) -> list[str]:
+    """The queryset's select_related paths, nested ones included ("requested_by__profile")."""
     related = queryset.query.select_related
-    return list(related) if isinstance(related, dict) else []
+    return _related_paths(related) if isinstance(related, dict) else []
+
+
+def _related_paths(tree: dict[str, Any], prefix: str = "") -> list[str]:
+    paths: list[str] = []
+    for name, below in tree.items():
+        paths.append(f"{prefix}{name}")
+        paths.extend(_related_paths(below, f"{prefix}{name}__") if isinstance(below, dict) else [])
+    return paths
 
 
 def restore_session_get(*, user: AnyUser, upstream_id: str | uuid.UUID) -> RestoreSession | None:
@@ -240,7 +323,7 @@ def restore_session_get(*, user: AnyUser, upstream_id: str | uuid.UUID) -> Resto
         key = uuid.UUID(str(upstream_id))
     except ValueError:
         return None
-    return (_visible_sessions(user).select_related("organization", "requested_by", "on_behalf_of")
+    return (_visible_sessions(user).select_related("organization", "requested_by__profile", "on_behalf_of")
             .filter(upstream_id=key).first())
 
 
@@ -259,7 +342,9 @@ def working_sessions_of(*, user: AnyUser) -> QuerySet[RestoreSession]:
             .select_related("organization").order_by("-creation_time"))
 
 
-def restore_session_events(*, session: RestoreSession) -> QuerySet[RestoreSessionEvent]:
+def restore_session_events(*, session: RestoreSession, newest_first: bool = False) -> QuerySet[RestoreSessionEvent]:
+    if newest_first:
+        return session.events.order_by("-order", "-id")
     return session.events.order_by("order", "id")
 
 
@@ -295,10 +380,13 @@ def audit_event_list(
 
 
 def session_activity(*, since: datetime, field: str) -> list[tuple[Any, str, int]]:
-    """(day, value of `field`, count) for sessions created since `since`, in the active time zone's days."""
+    """(day, value of `field`, count) for sessions created since `since`, in the active time zone's days.
+    By result, working sessions count as "working": they have no result yet."""
+    value = (Case(When(state=SessionState.WORKING, then=Value(SessionState.WORKING.value)), default=F("result"),
+                  output_field=CharField()) if field == "result" else F(field))
     rows = (RestoreSession.objects.filter(creation_time__gte=since)
-            .annotate(day=TruncDate("creation_time", tzinfo=timezone.get_current_timezone()))
-            .values_list("day", field).annotate(count=Count("id")).order_by("day", field))
+            .annotate(day=TruncDate("creation_time", tzinfo=timezone.get_current_timezone()), value=value)
+            .values_list("day", "value").annotate(count=Count("id")).order_by("day", "value"))
     return [(day, value or "unknown", count) for day, value, count in rows]
 
 

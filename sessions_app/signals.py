@@ -7,13 +7,14 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from sessions_app.http import client_address
 from sessions_app.models import AuditAction, AuditOutcome
 from sessions_app.services import accounts, tenants
 from sessions_app.services.audit import audit_event_record
 
 
 def _address(request: HttpRequest | None) -> str:
-    return str(request.META.get("REMOTE_ADDR", "")) if request is not None else ""
+    return client_address(request) if request is not None else ""
 
 
 @receiver(user_logged_in)
@@ -34,6 +35,6 @@ def _record_sign_in_failure(sender: Any, credentials: dict[str, Any], request: H
                             **kwargs: Any) -> None:
     # `credentials` has the password already masked by Django; keep only the username.
     username = str(credentials.get("username", ""))[:150]
-    accounts.sign_in_failure_note(username=username, address=_address(request))
     audit_event_record(action=AuditAction.SIGN_IN_FAILED, outcome=AuditOutcome.FAILURE,
                        actor_username=username, client_address=_address(request))
+    accounts.sign_in_failure_note(username=username, address=_address(request))

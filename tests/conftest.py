@@ -1,24 +1,24 @@
 """Shared fixtures: the simulator as upstream, the cast of users, and a guard against real network use."""
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+from django.conf import settings as django_settings
 from django.core.cache import cache
 
 from sessions_app.models import Organization, Role, Workload
 from sessions_app.services import accounts
 from sessions_app.services import organizations as organization_services
+from tests.database_roles import django_db_setup  # noqa: F401  (the runtime database role; see that module)
 from vb365_sim.server import serve_in_thread
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 PASSWORD = "pw-for-tests"
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +36,15 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_audit_checkpoints() -> Iterator[None]:
+    """Checkpoints written in a test (on commit) describe that test's chain only."""
+    path = Path(django_settings.AUDIT_CHECKPOINT_PATH)
+    path.unlink(missing_ok=True)
+    yield
+    path.unlink(missing_ok=True)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     cache.clear()
     yield
@@ -44,15 +53,16 @@ def _fresh_cache() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def sim_url() -> Iterator[str]:
-    """One simulator for the whole run (seeded, 200 sessions of history). Tests that add faults clear them."""
+    """One simulator server for the whole run (seeded, 200 sessions of history); `sim` resets it per test."""
     with serve_in_thread(seed=7, sessions=200) as url:
         yield url
 
 
 @pytest.fixture
 def sim(sim_url: str) -> Iterator[SimControl]:
+    """The shared simulator as it started: no sessions, tokens, faults or clock moves left by earlier tests."""
     control = SimControl(sim_url)
-    control.clear_faults()
+    control.reset()
     yield control
     control.clear_faults()
 
@@ -77,6 +87,14 @@ class SimControl:
 
     def expire_tokens(self) -> None:
         requests.post(f"{self.url}/_sim/expire-tokens", timeout=5).raise_for_status()
+
+    def reset(self) -> None:
+        """Back to the state at start (sessions, tokens, faults, counters, clock); same organizations."""
+        requests.post(f"{self.url}/_sim/reset", timeout=5).raise_for_status()
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the simulator's clock forward (token expiry, live-session events) instead of sleeping."""
+        requests.post(f"{self.url}/_sim/clock", json={"advance_seconds": seconds}, timeout=5).raise_for_status()
 
     def organization(self, *, backed_up: bool = True, tenant: bool | None = None) -> dict[str, Any]:
         for org in self.info()["organizations"]:
@@ -179,3 +197,28 @@ def nobody(db: Any) -> Any:
 def operator_client(client: Any, operator: Any) -> Any:
     client.force_login(operator)
     return client
+
+
+@pytest.fixture
+def tenant_organization(organizations: list[Organization], sim: SimControl) -> Organization:
+    """The organization whose own credentials VB365 accepts for tenant sign-in."""
+    return Organization.objects.get(upstream_id=sim.organization(backed_up=True, tenant=True)["id"])
+
+
+@pytest.fixture
+def tenant_credentials(sim: SimControl) -> dict[str, str]:
+    return sim.organization(backed_up=True, tenant=True)["tenant"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def provider_session(helpdesk: Any, operator: Any, tenant_organization: Organization) -> Any:
+    """A working session the provider's helpdesk started in the tenant organization, on behalf of olivia,
+    with every provider-internal field set."""
+    import uuid
+
+    from sessions_app.services import restore_sessions
+
+    return restore_sessions.restore_session_start(
+        actor=helpdesk, key=str(uuid.uuid4()), organization=tenant_organization, workload=Workload.EXCHANGE,
+        reason="PROVIDER-REASON legal hold check", scope="PROVIDER-SCOPE ceo mailbox", ticket="INC-PROVIDER-77",
+        on_behalf_of=operator, client_address="10.20.30.40")

@@ -1,6 +1,7 @@
 """The overview's SVG charts: escaped labels, an empty-state message, one bar per value."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from sessions_app import charts
@@ -12,8 +13,8 @@ def test_horizontal_bars_draw_one_bar_per_label_longest_scaled_to_the_width():
     assert svg.count("<rect") == 3
     assert "<title>olivia: 4</title>" in svg and "<title>harry: 1</title>" in svg
     assert 'aria-label="Top requesters"' in svg
-    widths = [float(part.split('"')[0]) for part in svg.split('width="')[2:]]
-    assert widths == sorted(widths, reverse=True)
+    widths = [float(width) for width in re.findall(r'<rect [^>]*width="([0-9.]+)%"', svg)]
+    assert len(widths) == 3 and widths == sorted(widths, reverse=True)
 
 
 def test_labels_and_titles_are_escaped():
@@ -42,7 +43,7 @@ def test_stacked_bars_stack_series_per_day_with_a_legend():
     bars = svg.count("<title>2026-11-")
     assert bars == 3
     # Two series in the legend, each with its swatch.
-    assert svg.count('width="10" height="10"') == 2
+    assert svg.count('width="11" height="11"') == 2
     assert ">11-01</text>" in svg and ">11-02</text>" in svg
     assert ">3</text>" in svg  # the peak on the axis
 
@@ -52,4 +53,25 @@ def test_many_days_label_only_some_of_them():
     rows = [(start + timedelta(days=n), "exchange", 1) for n in range(30)]
     svg = charts.stacked_bars_by_day(rows, title="t")
     assert svg.count("<title>2026-") == 30
-    assert 4 <= svg.count('font-size="9"') < 30
+    assert 4 <= len(re.findall(r">\d\d-\d\d</text>", svg)) <= charts.MAX_DAY_LABELS
+
+
+def test_text_keeps_its_size_at_any_width():
+    """No viewBox: the chart fills its width and its text is never scaled down (labels were 4 px on a phone)."""
+    day = date(2026, 11, 1)
+    for svg in (charts.stacked_bars_by_day([(day, "exchange", 2)], title="t"),
+                charts.horizontal_bars([("olivia", 4)], title="t")):
+        assert "viewBox" not in svg and 'width="100%"' in svg
+        sizes = [int(size) for size in re.findall(r'font-size="(\d+)"', svg)]
+        assert sizes and min(sizes) >= 11
+
+
+def test_a_long_legend_wraps_within_a_phone_width():
+    day = date(2026, 11, 1)
+    rows = [(day, name, 1) for name in ("exchange", "onedrive", "sharepoint", "teams", "another-workload")]
+    svg = charts.stacked_bars_by_day(rows, title="t")
+    swatches = re.findall(r'<rect x="(\d+)" y="(\d+)" width="11" height="11"', svg)
+    assert len(swatches) == 5
+    assert len({y for _, y in swatches}) >= 2
+    for x, _ in swatches:
+        assert int(x) < charts.LEGEND_WIDTH

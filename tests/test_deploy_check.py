@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "a-production-secret-that-is-long-and-random-enough-0123456789abcdef",
+    "AUDIT_CHAIN_KEY": "a-production-audit-chain-key-long-and-random-0123456789abcdef",
     "DJANGO_DEBUG": "false",
     "DJANGO_ALLOWED_HOSTS": "restore.example.com",
     "DJANGO_SECURE_HSTS_SECONDS": "31536000",
@@ -33,6 +36,19 @@ def test_deploy_check_is_clean_with_production_settings():
 def test_deploy_check_flags_debug_in_production():
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], {**PRODUCTION_ENV, "DJANGO_DEBUG": "true"})
     assert result.returncode != 0 and "DEBUG" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"AUDIT_CHAIN_KEY": ""}, "AUDIT_CHAIN_KEY is not set"),
+    ({"AUDIT_CHAIN_KEY": PRODUCTION_ENV["DJANGO_SECRET_KEY"]}, "AUDIT_CHAIN_KEY equals DJANGO_SECRET_KEY"),
+    ({"AUDIT_CHAIN_KEY": "short-key"}, "AUDIT_CHAIN_KEY is shorter than 32 characters"),
+    ({"DJANGO_SECRET_KEY": "change-me-to-a-long-random-string"}, "DJANGO_SECRET_KEY is the example value"),
+    ({"DJANGO_SECRET_KEY": "django-insecure-" + "x" * 50}, "DJANGO_SECRET_KEY is the example value"),
+])
+def test_deploy_check_refuses_missing_or_example_secrets(change, message):
+    result = run(["manage.py", "check", "--deploy"], {**PRODUCTION_ENV, **change})
+    assert result.returncode != 0
+    assert message in result.stderr
 
 
 def test_start_up_names_every_missing_upstream_setting():

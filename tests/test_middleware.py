@@ -5,10 +5,12 @@ import json
 import logging
 
 import pytest
+from django.http import HttpResponse
+from django.test import RequestFactory
 from django.urls import reverse
 
 from portal.logging import JsonFormatter
-from sessions_app.middleware import RequestIdLogFilter
+from sessions_app.middleware import RequestIdLogFilter, RequestIdMiddleware
 
 
 @pytest.mark.django_db
@@ -49,3 +51,56 @@ def test_browser_time_zone_cookie_is_used_for_display(client, operator, settings
     response = client.get(reverse("sessions_app:dashboard"))
     assert "times in JST" in response.content.decode()
     assert "JST" not in when(timezone.now())  # outside the request the default zone applies again
+
+
+def test_log_lines_name_the_client_behind_a_trusted_proxy(settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
+    lines = []
+
+    def view(request):
+        record = logging.makeLogRecord({"name": "sessions_app.x", "levelname": "WARNING", "msg": "refused"})
+        RequestIdLogFilter().filter(record)
+        lines.append(json.loads(JsonFormatter().format(record)))
+        lines.append(logging.Formatter(settings.LOGGING["formatters"]["plain"]["format"]).format(record))
+        return HttpResponse()
+
+    RequestIdMiddleware(view)(RequestFactory().get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="203.0.113.7"))
+
+    assert lines[0]["client_address"] == "203.0.113.7"
+    assert "203.0.113.7" in lines[1] and "10.0.0.5" not in lines[1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/audit/export.csv?x=%00", "/audit/export.csv?x%00=1", "/audit/?actor=a%00b",
+                                 "/sessions/?page=1%00"])
+def test_a_nul_in_a_page_query_is_refused_before_anything_stores_it(client, auditor, url):
+    from sessions_app.models import AuditAction, AuditEvent
+
+    client.force_login(auditor)
+    response = client.get(url)
+
+    assert response.status_code == 400
+    assert "NUL character" in response.content.decode()
+    assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
+
+
+@pytest.mark.django_db
+def test_a_nul_in_an_api_query_is_refused_in_the_error_envelope(auditor):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(auditor)
+    response = api.get("/api/sessions/?limit=5&x%00y=1")
+
+    assert response.status_code == 400
+    assert response.json() == {"message": "This address or form contains a NUL character (%00), which Restore Desk "
+                                          "does not accept.", "code": "invalid",
+                               "extra": {"fields": {"x\ufffdy": ["Null characters are not allowed."]}}}
+
+
+@pytest.mark.django_db
+def test_a_nul_in_a_form_field_is_a_field_error_that_keeps_the_other_input(client, upstream):
+    response = client.post(reverse("sessions_app:tenant-sign-in"), {"username": "a@b.example\x00", "password": "x"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["username"]
+

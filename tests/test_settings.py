@@ -75,3 +75,54 @@ def test_hosts_and_debug_come_from_the_environment():
     result = python(SHOW, DJANGO_SECRET_KEY="x", DJANGO_DEBUG="true", DJANGO_ALLOWED_HOSTS="desk.example,10.0.0.5")
     values = json.loads(result.stdout)
     assert values["debug"] is True and values["hosts"] == ["desk.example", "10.0.0.5"]
+
+
+def test_session_and_api_token_lifetimes_default_to_a_working_day_and_30_days():
+    code = ("import json, portal.settings as s; print(json.dumps([s.SESSION_COOKIE_AGE, s.API_TOKEN_HOURS, "
+            "[v['NAME'].rsplit('.', 1)[1] for v in s.AUTH_PASSWORD_VALIDATORS]]))")
+    age, token_hours, validators = json.loads(python(code, DJANGO_SECRET_KEY="x").stdout)
+    assert age == 8 * 3600 and token_hours == 720
+    assert validators == ["UserAttributeSimilarityValidator", "MinimumLengthValidator", "CommonPasswordValidator",
+                          "NumericPasswordValidator"]
+    age, token_hours, _ = json.loads(python(code, DJANGO_SECRET_KEY="x", DJANGO_SESSION_HOURS="2",
+                                            API_TOKEN_HOURS="24").stdout)
+    assert age == 2 * 3600 and token_hours == 24
+
+
+def test_trusted_proxies_imply_being_behind_a_proxy_unless_told_otherwise():
+    code = ("import json, portal.settings as s; "
+            "print(json.dumps([s.TRUSTED_PROXIES, s.BEHIND_PROXY, s.SECURE_PROXY_SSL_HEADER]))")
+    assert json.loads(python(code, DJANGO_SECRET_KEY="x").stdout) == [[], False, None]
+    proxies, behind, header = json.loads(python(code, DJANGO_SECRET_KEY="x",
+                                                DJANGO_TRUSTED_PROXIES="10.0.0.5,10.1.0.0/16").stdout)
+    assert proxies == ["10.0.0.5", "10.1.0.0/16"] and behind is True and header == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert json.loads(python(code, DJANGO_SECRET_KEY="x", DJANGO_TRUSTED_PROXIES="10.0.0.5",
+                             DJANGO_BEHIND_PROXY="false").stdout)[1:] == [False, None]
+
+
+def test_a_mistyped_trusted_proxy_stops_the_start_naming_it():
+    result = python("import django; django.setup()", DJANGO_SECRET_KEY="x", DJANGO_SETTINGS_MODULE="portal.settings",
+                    VB365_URL="https://vb365.example", VB365_USERNAME="svc", VB365_PASSWORD="pw",
+                    DJANGO_TRUSTED_PROXIES="10.0.0.5,lb.internal")
+    assert result.returncode != 0 and "DJANGO_TRUSTED_PROXIES: 'lb.internal'" in result.stderr
+
+
+def test_earlier_secret_keys_come_from_the_environment_and_default_to_none():
+    code = "import json, portal.settings as s; print(json.dumps(s.SECRET_KEY_FALLBACKS))"
+    assert json.loads(python(code, DJANGO_SECRET_KEY="x").stdout) == []
+    rotating = python(code, DJANGO_SECRET_KEY="new", DJANGO_SECRET_KEY_FALLBACKS="old-1,old-2")
+    assert json.loads(rotating.stdout) == ["old-1", "old-2"]
+
+
+def test_email_url_wins_over_the_email_settings_and_intervals_default_as_documented():
+    show = ("import json, portal.settings as s; print(json.dumps({k: getattr(s, k) for k in ('EMAIL_BACKEND', "
+            "'EMAIL_HOST', 'EMAIL_PORT', 'EMAIL_HOST_USER', 'SYNC_INTERVAL_SECONDS', 'SESSION_IDLE_MINUTES', "
+            "'SYNC_FAILURE_ALERT_AFTER', 'HEALTHZ_REQUIRE_WORKER')}))")
+    values = json.loads(python(show, DJANGO_SECRET_KEY="x", EMAIL_HOST="ignored",
+                               EMAIL_URL="smtp://desk:pw@mail.internal:2525").stdout)
+    assert values["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (values["EMAIL_HOST"], values["EMAIL_PORT"], values["EMAIL_HOST_USER"]) == ("mail.internal", 2525, "desk")
+    assert (values["SYNC_INTERVAL_SECONDS"], values["SESSION_IDLE_MINUTES"], values["SYNC_FAILURE_ALERT_AFTER"],
+            values["HEALTHZ_REQUIRE_WORKER"]) == (300, 60, 3, True)
+    console = json.loads(python(show, DJANGO_SECRET_KEY="x", EMAIL_URL="consolemail://").stdout)
+    assert console["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"

@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from vb365_sim.app import SimulatorApp
 from vb365_sim.server import serve_in_thread
-from vb365_sim.state import SimConfig
+from vb365_sim.state import SimClock, SimConfig
 
-__all__ = ["SimConfig", "SimulatorApp", "serve_in_thread"]
+__all__ = ["SimClock", "SimConfig", "SimulatorApp", "serve_in_thread"]

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
@@ -21,7 +22,8 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from vb365_sim import wire_v1, wire_v2_v5, wire_v6_v8
+from vb365_sim import browse, restore, wire_v1, wire_v2_v5, wire_v6_v8
+from vb365_sim.restore import runs as restore_runs
 from vb365_sim.faults import FaultInjector, FaultRule, cut_connection
 from vb365_sim.state import (
     DEFAULT_LIMIT,
@@ -29,6 +31,7 @@ from vb365_sim.state import (
     SESSION_TYPES,
     Principal,
     SessionQuery,
+    SimClock,
     SimConfig,
     SimError,
     State,
@@ -37,7 +40,6 @@ from vb365_sim.state import (
     forbidden,
     iso_z,
     not_found,
-    now_us,
     parse_bool,
     parse_datetime,
     rfc1123,
@@ -408,7 +410,7 @@ def _created(app: SimulatorApp, call: Call, org_id: str | None, options: dict[st
         **extra,
     )
     # Reference: CONTRACT.md §5.2 / §10 item 6 -- 201 in every version (v6/v7 specs say 200).
-    return _json(_wire(call.version).session(rec, call.ctx), 201)
+    return _json(_wire(call.version).session(rec, call.ctx, detail=True), 201)
 
 
 def _envelope(call: Call) -> dict[str, Any]:
@@ -513,8 +515,11 @@ def restore_sessions(app: SimulatorApp, call: Call) -> Response:
 
 
 def restore_session(app: SimulatorApp, call: Call) -> Response:
+    run = restore_runs.find(app, call) if call.version >= 8 else None
+    if run is not None:  # the sessionId a v8 restore answered (vb365_sim/restore/runs.py)
+        return restore_runs.session(app, call, run)
     rec = app.state.get_session(call.params["restoreSessionId"], call.who)
-    return _json(_wire(call.version).session(rec, call.ctx))
+    return _json(_wire(call.version).session(rec, call.ctx, detail=True))
 
 
 def session_action(app: SimulatorApp, call: Call) -> Response:
@@ -533,6 +538,9 @@ def session_stop(app: SimulatorApp, call: Call) -> Response:
 
 
 def session_events(app: SimulatorApp, call: Call) -> Response:
+    run = restore_runs.find(app, call) if call.version >= 8 else None
+    if run is not None:
+        return restore_runs.events(app, call, run)
     rec = app.state.get_session(call.params["restoreSessionId"], call.who)
     events = app.state.events(rec)
     offset, limit = _paging(call)
@@ -543,6 +551,9 @@ def session_events(app: SimulatorApp, call: Call) -> Response:
 
 
 def session_event(app: SimulatorApp, call: Call) -> Response:
+    run = restore_runs.find(app, call) if call.version >= 8 else None
+    if run is not None:
+        return restore_runs.event(app, call, run)
     rec = app.state.get_session(call.params["restoreSessionId"], call.who)
     wanted = call.params["eventId"].lower()
     for ev in app.state.events(rec):
@@ -605,12 +616,46 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/ServiceInstance", range(6, 9), service_instance),
     Route("GET", "/Health", range(8, 9), health, anonymous=True),
 )
+# Browsing inside a restore session (vb365_sim/browse/, contents computed by vb365_sim/contents/).
+ROUTES += tuple(Route(method, template, versions, handler) for method, template, versions, handler in browse.ROUTES)
+# Restores, saves and exports (vb365_sim/restore/).
+ROUTES += tuple(Route(method, template, versions, handler) for method, template, versions, handler in restore.ROUTES)
+
+
+def _cut_half_way(response: Response, body: Iterable[bytes], environ: dict[str, Any]) -> Iterable[bytes]:
+    """The ``cut_body`` fault: the body up to half its planned size, then the connection is cut."""
+    planned = getattr(response, "planned_bytes", None) or response.content_length or 2
+    budget = max(1, planned // 2)
+    for chunk in body:
+        if len(chunk) >= budget:
+            yield chunk[:budget]
+            cut_connection(environ)
+        budget -= len(chunk)
+        yield chunk
+    cut_connection(environ)
 
 
 def _rule_path(version: int, template: str) -> str:
     """``/RestoreSessions/{restoreSessionId}`` → ``/v8/restoresessions/<restoreSessionId>``."""
     parts = re.split(r"(\{\w+\})", template)
     return f"/v{version}" + "".join(f"<{p[1:-1]}>" if p.startswith("{") else p.lower() for p in parts)
+
+
+@lru_cache(maxsize=None)
+def _template_regex(version: int, template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{\w+\})", f"/v{version}{template}")
+    body = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
+    return re.compile(body + "/?", re.IGNORECASE)
+
+
+def _original_case(route: Route, version: int, path: str, params: dict[str, str]) -> dict[str, str]:
+    """The path parameters as the client spelled them.
+
+    Rules match the lower-cased path (CONTRACT.md §1: segments are case-insensitive), but some ids are
+    not: mailbox folder and item ids are base64 (BROWSE-RESTORE.md §0 item 8).
+    """
+    found = _template_regex(version, route.template).fullmatch(path)
+    return found.groupdict() if found else params
 
 
 def _build_map() -> tuple[Map, dict[str, tuple[Route, int]]]:
@@ -631,13 +676,17 @@ class SimulatorApp:
     """WSGI callable serving every API version plus the ``/_sim/`` control plane.
 
     ``SimulatorApp(config)`` builds fresh state for ``config``; ``faults`` seeds the fault rules (the CLI
-    flags). It never raises to the server except ``ConnectionCut`` for injected connection faults.
+    flags); ``clock`` replaces the wall clock (tests pass ``SimClock.frozen()`` and advance it). It never
+    raises to the server except ``ConnectionCut`` for injected connection faults.
     """
 
-    def __init__(self, config: SimConfig | None = None, *, faults: list[FaultRule] | None = None) -> None:
+    def __init__(
+        self, config: SimConfig | None = None, *, faults: list[FaultRule] | None = None, clock: SimClock | None = None
+    ) -> None:
         self.config = config or SimConfig()
-        self.state = State(self.config)
+        self.state = State(self.config, clock=clock)
         self.faults = FaultInjector(self.config.seed, faults)
+        self.restores = restore.RestoreDesk(self.config, self.state.clock)
         self.url_map, self._endpoints = _build_map()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -660,6 +709,7 @@ class SimulatorApp:
         try:
             endpoint, params = adapter.match(request.path.lower(), method=request.method)
             route, version = self._endpoints[str(endpoint)]
+            params = _original_case(route, version, request.path, params)
             key = str(endpoint)
         except MethodNotAllowed:
             key = f"{request.method} (method not allowed)"
@@ -684,11 +734,16 @@ class SimulatorApp:
         else:
             assert route is not None and version is not None
             response = self._dispatch(request, route, version, params)
+        if plan is not None and plan.answer_delay_ms:
+            time.sleep(plan.answer_delay_ms / 1000)
         if plan is not None and plan.malformed and response.status_code < 400:
             response = Response(b'{"offset":0,"results":[{"id":', status=200, content_type=JSON_TYPE)
         if plan is not None and plan.drop:
             self._count_status(response.status_code)
             cut_connection(environ)
+        if plan is not None and plan.cut_body and response.status_code < 300:
+            response.response = _cut_half_way(response, list(response.iter_encoded()) if not response.is_streamed
+                                              else response.response, environ)
         return response
 
     def _dispatch(self, request: Request, route: Route, version: int, params: dict[str, str]) -> Response:
@@ -696,7 +751,7 @@ class SimulatorApp:
             version=version,
             base_url=request.host_url.rstrip("/"),
             state=self.state,
-            now_us=now_us(),
+            now_us=self.state.clock(),
             query=tuple(request.args.items(multi=True)),
         )
         principal = None
@@ -746,6 +801,29 @@ class SimulatorApp:
                 return _json({"cleared": self.faults.clear()})
             if path == "/_sim/expire-tokens" and method == "POST":
                 return _json({"expired": self.state.expire_tokens()})
+            if path == "/_sim/reset" and method == "POST":
+                self.reset()
+                return _empty(204)
+            if path == "/_sim/clock" and method == "GET":
+                return _json(self.clock())
+            if path == "/_sim/clock" and method == "POST":
+                data = json.loads(request.get_data() or b"{}")
+                seconds = data.get("advance_seconds") if isinstance(data, dict) else None
+                if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+                    raise ValueError("expected {\"advance_seconds\": <seconds, 0 or more>}")
+                self.state.clock.advance(seconds)
+                return _json(self.clock())
+            if path == "/_sim/restore-knobs" and method == "GET":
+                return _json(self.restores.knobs.to_json())
+            if path == "/_sim/restore-knobs" and method == "POST":
+                return _json(self.restores.set_knobs(json.loads(request.get_data() or b"{}")).to_json())
+            approve = re.fullmatch(r"/_sim/device-codes/([^/]+)/approve", path)
+            if approve and method == "POST":
+                try:
+                    code = self.restores.approve(approve.group(1))
+                except LookupError as exc:
+                    return _json({"message": str(exc)}, 404)
+                return _json({"userCode": code.code, "approved": True})
             if path == "/_sim/operator-assertion" and method == "POST":
                 data = json.loads(request.get_data() or b"{}")
                 if not isinstance(data, dict):
@@ -778,6 +856,16 @@ class SimulatorApp:
                 for o in self.state.organizations
             ],
         }
+
+    def reset(self) -> None:
+        """``POST /_sim/reset``: the state at start (``State.reset``) and the fault rules given at start."""
+        self.faults.reset()
+        self.state.reset()
+        self.restores.reset()
+
+    def clock(self) -> dict[str, Any]:
+        """``GET /_sim/clock``: ``{"now": <ISO-8601 Z>, "offset_seconds": <how far tests moved it>}``."""
+        return {"now": iso_z(self.state.clock()), "offset_seconds": self.state.clock.offset_us / 1_000_000}
 
     def stats(self) -> dict[str, Any]:
         """``GET /_sim/stats``: ``{"requests": {"<METHOD> <route template>": n}, "statuses": {...}, "token_grants": n}``."""

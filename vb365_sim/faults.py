@@ -13,7 +13,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-_KEYS = {"latency_ms", "status", "rate", "path", "malformed", "drop", "down"}
+_KEYS = {"latency_ms", "answer_delay_ms", "status", "rate", "path", "malformed", "drop", "down", "cut_body"}
 
 
 @dataclass(frozen=True)
@@ -21,15 +21,20 @@ class FaultRule:
     """One rule. It applies to a request whose path matches ``path`` (a regex; any when None), with
     probability ``rate``. Effects combine: ``down`` cuts the connection before processing; otherwise
     ``latency_ms`` delays, ``status`` answers an error, ``malformed`` replaces a success body with broken
-    JSON, and ``drop`` processes the request and then cuts the connection instead of answering."""
+    JSON, ``answer_delay_ms`` processes the request and then waits before answering (a start whose session
+    is already listed while its caller still waits), and ``drop`` processes the request and then cuts the
+    connection instead of answering. ``cut_body`` answers a download normally and cuts the connection
+    half way through its body (a file that must not be offered)."""
 
     latency_ms: int = 0
+    answer_delay_ms: int = 0
     status: int | None = None
     rate: float = 1.0
     path: str | None = None
     malformed: bool = False
     drop: bool = False
     down: bool = False
+    cut_body: bool = False
 
     @classmethod
     def from_json(cls, data: object) -> FaultRule:
@@ -40,11 +45,14 @@ class FaultRule:
         if unknown:
             raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
         latency = data.get("latency_ms", 0) or 0
+        answer_delay = data.get("answer_delay_ms", 0) or 0
         status = data.get("status")
         rate = data.get("rate", 1.0)
         path = data.get("path")
         if not isinstance(latency, int) or isinstance(latency, bool) or latency < 0:
             raise ValueError("latency_ms must be a non-negative integer")
+        if not isinstance(answer_delay, int) or isinstance(answer_delay, bool) or answer_delay < 0:
+            raise ValueError("answer_delay_ms must be a non-negative integer")
         if status is not None and (not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599):
             raise ValueError("status must be an HTTP status code")
         if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1:
@@ -54,12 +62,13 @@ class FaultRule:
                 raise ValueError("path must be a regular expression string")
             re.compile(path)
         flags = {}
-        for key in ("malformed", "drop", "down"):
+        for key in ("malformed", "drop", "down", "cut_body"):
             value = data.get(key, False)
             if not isinstance(value, bool):
                 raise ValueError(f"{key} must be a boolean")
             flags[key] = value
-        return cls(latency_ms=latency, status=status, rate=float(rate), path=path, **flags)
+        return cls(latency_ms=latency, answer_delay_ms=answer_delay, status=status, rate=float(rate), path=path,
+                   **flags)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,10 +79,12 @@ class FaultPlan:
     """The combined effect of the rules that fired for one request."""
 
     latency_ms: int = 0
+    answer_delay_ms: int = 0
     status: int | None = None
     malformed: bool = False
     drop: bool = False
     down: bool = False
+    cut_body: bool = False
 
 
 class FaultInjector:
@@ -81,9 +92,19 @@ class FaultInjector:
 
     def __init__(self, seed: int = 1, rules: list[FaultRule] | None = None) -> None:
         self._lock = threading.Lock()
+        self._seed = seed
+        self._initial = list(rules or [])
         self._rng = random.Random(f"vb365sim-faults-{seed}")
         self._rules: list[tuple[FaultRule, re.Pattern[str] | None]] = []
-        for rule in rules or []:
+        for rule in self._initial:
+            self.add(rule)
+
+    def reset(self) -> None:
+        """The rules given at start (the ``--fault-*`` flags) and the RNG as seeded, as if just started."""
+        with self._lock:
+            self._rng = random.Random(f"vb365sim-faults-{self._seed}")
+            self._rules.clear()
+        for rule in self._initial:
             self.add(rule)
 
     def add(self, rule: FaultRule) -> None:
@@ -116,10 +137,12 @@ class FaultInjector:
         status = next((r.status for r in fired if r.status is not None), None)
         return FaultPlan(
             latency_ms=sum(r.latency_ms for r in fired),
+            answer_delay_ms=sum(r.answer_delay_ms for r in fired),
             status=status,
             malformed=any(r.malformed for r in fired),
             drop=any(r.drop for r in fired),
             down=any(r.down for r in fired),
+            cut_body=any(r.cut_body for r in fired),
         )
 
 

@@ -10,7 +10,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from vb365_sim.app import SimulatorApp
 from vb365_sim.faults import FaultRule
-from vb365_sim.state import SimConfig
+from vb365_sim.state import SimClock, SimConfig
 from vb365_sim.tls import server_ssl_context
 
 
@@ -48,8 +48,21 @@ def serve_in_thread(
     tls: bool = False,
     event_interval_s: float = 5.0,
     faults: list[FaultRule] | None = None,
+    clock: SimClock | None = None,
+    content: str = "small",
+    browse_item_latency_us: int = 0,
+    export_bytes_per_second: int = 0,
+    export_prepare_seconds_per_gib: float = 0.0,
+    restore_item_real_seconds: float = 0.0,
+    restore_item_sim_seconds: float = 0.1,
+    outlook_installed: bool = True,
 ) -> Iterator[str]:
     """Run a simulator in a daemon thread; yield its base URL (``http://127.0.0.1:54321``, no slash).
+
+    ``clock`` replaces the wall clock: keep a reference and ``advance`` it instead of sleeping.
+    ``content`` sizes the tenants' backed-up contents (small, medium, large); ``browse_item_latency_us`` is
+    the real time a browse answer costs per item. The ``export_*``/``restore_*``/``outlook_installed``
+    knobs start the restore knobs (vb365_sim/restore/desk.py ``Knobs``; changeable via /_sim/restore-knobs).
 
     The server is shut down and its socket closed when the block exits, even on error.
     """
@@ -61,8 +74,15 @@ def serve_in_thread(
         admin_user=admin_user,
         admin_password=admin_password,
         event_interval_s=event_interval_s,
+        content=content,
+        browse_item_latency_us=browse_item_latency_us,
+        export_bytes_per_second=export_bytes_per_second,
+        export_prepare_seconds_per_gib=export_prepare_seconds_per_gib,
+        restore_item_real_seconds=restore_item_real_seconds,
+        restore_item_sim_seconds=restore_item_sim_seconds,
+        outlook_installed=outlook_installed,
     )
-    server = build_server(SimulatorApp(config, faults=faults), host=host, port=port, tls=tls)
+    server = build_server(SimulatorApp(config, faults=faults, clock=clock), host=host, port=port, tls=tls)
     # A short poll interval keeps shutdown (and so test teardown) fast.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="vb365-sim", daemon=True)
     thread.start()

@@ -1,8 +1,9 @@
 """In-memory state of the simulated VB365 server: organizations, restore points, sessions, events, tokens.
 
-Everything is deterministic per seed except token strings and the wall clock. All mutable state lives
-on ``State`` behind one lock; the pre-existing history is lazy (``history.py``) and only sessions
-created or changed through the API are stored.
+Everything is deterministic per seed except token strings and the clock. All mutable state lives on
+``State`` behind one lock; the pre-existing history is lazy (``history.py``) and only sessions created or
+changed through the API are stored. "Now" is read from ``State.clock`` only, so tests move time instead
+of sleeping.
 
 Times are integers of microseconds since the Unix epoch (UTC) internally: cheap to compare and to do
 arithmetic on, and converted to strings only by the wire modules.
@@ -19,11 +20,12 @@ import struct
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
 
+from vb365_sim.contents import Contents, SessionView
 from vb365_sim.history import WORKING_COUNT, History, HistoryItem
 
 US = 1_000_000
@@ -42,7 +44,49 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def now_us() -> int:
+    """The wall clock in epoch microseconds (the default source of ``SimClock``)."""
     return time.time_ns() // 1000
+
+
+class SimClock:
+    """The simulator's "now" in epoch microseconds: a source (the wall clock by default) plus an offset.
+
+    ``advance`` moves time forward for everything the simulator derives from it (token expiry, the
+    events of live sessions, end times), so tests never sleep. ``SimClock.frozen(at_us)`` stands still
+    until advanced, which makes live-session events exact. Thread-safe.
+    """
+
+    def __init__(self, source: Callable[[], int] = now_us) -> None:
+        self._source = source
+        self._offset_us = 0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def frozen(cls, at_us: int | None = None) -> SimClock:
+        start = now_us() if at_us is None else at_us
+        return cls(lambda: start)
+
+    def __call__(self) -> int:
+        with self._lock:
+            return self._source() + self._offset_us
+
+    @property
+    def offset_us(self) -> int:
+        with self._lock:
+            return self._offset_us
+
+    def advance(self, seconds: float) -> int:
+        """Move forward by ``seconds`` (>= 0); returns the new now. Only ``rewind`` goes back."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        with self._lock:
+            self._offset_us += round(seconds * US)
+            return self._source() + self._offset_us
+
+    def rewind(self) -> None:
+        """Drop every ``advance`` (``POST /_sim/reset``, which also forgets everything dated by them)."""
+        with self._lock:
+            self._offset_us = 0
 
 
 def iso_z(us: int) -> str:
@@ -163,6 +207,16 @@ class SimConfig:
     # Seconds between the item events a live API-created session gathers.
     event_interval_s: float = 5.0
     build_version: str = "8.0.2.159"
+    # Size of the tenants' backed-up contents (contents/sizes.py): small, medium or large.
+    content: str = "small"
+    # Microseconds a browse answer costs per item it returns or scans (real time, not the SimClock).
+    browse_item_latency_us: int = 0
+    # Restores and downloads (vb365_sim/restore/desk.py Knobs; run-time changes via /_sim/restore-knobs).
+    export_prepare_seconds_per_gib: float = 0.0
+    export_bytes_per_second: int = 0
+    restore_item_real_seconds: float = 0.0
+    restore_item_sim_seconds: float = 0.1
+    outlook_installed: bool = True
 
 
 @dataclass(frozen=True)
@@ -465,9 +519,10 @@ def session_events(rec: SessionRecord, org: Organization, now: int) -> list[Even
 class State:
     """All simulator state. Public methods are thread-safe; they raise ``SimError``/``TokenError``."""
 
-    def __init__(self, config: SimConfig, *, anchor_us: int | None = None) -> None:
+    def __init__(self, config: SimConfig, *, anchor_us: int | None = None, clock: SimClock | None = None) -> None:
         self.config = config
-        self.anchor_us = now_us() if anchor_us is None else anchor_us
+        self.clock = clock or SimClock()
+        self.anchor_us = self.clock() if anchor_us is None else anchor_us
         self.organizations = build_organizations(config.seed, self.anchor_us)
         self.orgs_by_id = {o.id: o for o in self.organizations}
         self.restore_points = {o.id: build_restore_points(o) for o in self.organizations}
@@ -483,6 +538,7 @@ class State:
             org_slots=tuple(o.index for o in self.organizations if o.is_backed_up),
         )
         self._id_rng = random.Random(f"vb365sim-ids-{config.seed}")
+        self.contents = Contents(seed=config.seed, size=config.content)
         self._lock = threading.Lock()
         self._created: dict[str, SessionRecord] = {}
         self._overrides: dict[int, SessionRecord] = {}
@@ -491,10 +547,26 @@ class State:
         self._assertions: dict[str, Principal] = {}
         self.stats = Stats()
 
+    def reset(self) -> None:
+        """Back to the state at start: no created or stopped sessions, tokens, assertions or counters,
+        and the clock rewound. Organizations, restore points and history are the seed's, as before.
+
+        The session-id generator is not rewound, so an id is never handed out twice by one simulator.
+        """
+        with self._lock:
+            self._created.clear()
+            self._overrides.clear()
+            self._tokens.clear()
+            self._refresh.clear()
+            self._assertions.clear()
+            self.stats = Stats()
+        self.contents.searches.clear()
+        self.clock.rewind()
+
     # --- tokens ---------------------------------------------------------------------------------------
 
     def _issue(self, principal: Principal) -> TokenInfo:
-        issued = now_us()
+        issued = self.clock()
         info = TokenInfo(
             # Opaque like the real DPAPI-style blobs (CONTRACT.md §3), not a JWT.
             access_token=secrets.token_urlsafe(96),
@@ -583,13 +655,13 @@ class State:
         """The principal of a live access token, or None when unknown or expired."""
         with self._lock:
             info = self._tokens.get(access_token)
-        if info is None or info.expires_us <= now_us():
+        if info is None or info.expires_us <= self.clock():
             return None
         return info.principal
 
     def expire_tokens(self) -> int:
         """Make every issued access token expire now; returns how many were live."""
-        t = now_us()
+        t = self.clock()
         n = 0
         with self._lock:
             for info in self._tokens.values():
@@ -707,7 +779,7 @@ class State:
         # Inferred: a point in time in the future is accepted like "after the last backup".
         # Inferred: a missing ``datetime`` means "now", i.e. the newest restore point.
         """
-        created = now_us()
+        created = self.clock()
         pit = created if point_in_time_us is None else point_in_time_us
         point = self.point_for(org, pit)
         if point is None:
@@ -776,14 +848,29 @@ class State:
             if current.state == "Stopped":
                 raise SimError(409, f"Restore session {rec.id} is already stopped.", "OperationConflict")
             current.state = "Stopped"
-            current.end_us = max(now_us(), current.creation_us + 1)
+            current.end_us = max(self.clock(), current.creation_us + 1)
             current.etag += 1
             if current.history_index is not None:
                 self._overrides[current.history_index] = current
             return replace(current)
 
+    def session_view(self, rec: SessionRecord) -> SessionView:
+        """What ``rec`` browses: its organization's contents at its restore point's backup time.
+
+        # Inferred: a restore point shows the contents as its backup saw them, so the point in time that
+        # decides what exists is the backup time of the point the session opened, not the requested time.
+        """
+        org = self.orgs_by_id[rec.organization_id]
+        point = self.points_by_id.get(rec.restore_point_id or "")
+        contents = self.contents.organization(
+            org_id=org.id, org_name=org.name, office_name=org.office_name,
+            first_backup_us=org.first_backup_us or self.anchor_us, last_backup_us=org.last_backup_us or self.anchor_us,
+        )
+        return SessionView(rec.id, contents, point.backup_us if point else None, rec.show_deleted,
+                           rec.show_all_versions)
+
     def events(self, rec: SessionRecord) -> list[EventRecord]:
-        return session_events(rec, self.orgs_by_id[rec.organization_id], now_us())
+        return session_events(rec, self.orgs_by_id[rec.organization_id], self.clock())
 
     # --- listing --------------------------------------------------------------------------------------
 

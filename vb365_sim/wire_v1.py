@@ -16,7 +16,8 @@ def error(message: str, error_code: str | None) -> dict[str, Any]:
     return {"message": message}
 
 
-def session(rec: SessionRecord, ctx: WireContext) -> dict[str, Any]:
+def session(rec: SessionRecord, ctx: WireContext, *, detail: bool = False) -> dict[str, Any]:
+    """One session; ``detail`` changes nothing in v1, which has no events resource (CONTRACT.md §7)."""
     self_path = f"/v1/RestoreSessions/{rec.id}"
     out: dict[str, Any] = {
         "id": rec.id,

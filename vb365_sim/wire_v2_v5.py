@@ -16,8 +16,16 @@ def error(message: str, error_code: str | None) -> dict[str, Any]:
     return {"message": message}
 
 
-def session(rec: SessionRecord, ctx: WireContext) -> dict[str, Any]:
+def session(rec: SessionRecord, ctx: WireContext, *, detail: bool = False) -> dict[str, Any]:
+    """One session; ``detail`` for the start answer and ``GET /RestoreSessions/{id}``, not for list rows.
+
+    # Reference: CONTRACT.md §6.2 -- from v4 the start answer and GET also link ``restoreSessionEvents``
+    # (v4/v5 start examples, v6 GET example); the v4 list example has only ``self`` and ``organization``.
+    """
     self_path = f"{ctx.prefix}/RestoreSessions/{rec.id}"
+    links = {"self": ctx.href(self_path), "organization": ctx.href(f"{self_path}/organization")}
+    if detail and ctx.version >= 4:
+        links["restoreSessionEvents"] = ctx.href(f"{self_path}/events")
     out: dict[str, Any] = {
         "id": rec.id,
         "name": rec.name,
@@ -30,7 +38,7 @@ def session(rec: SessionRecord, ctx: WireContext) -> dict[str, Any]:
         "state": rec.state,
         "result": rec.result,
         "initiatedBy": rec.initiated_by,
-        "_links": {"self": ctx.href(self_path), "organization": ctx.href(f"{self_path}/organization")},
+        "_links": links,
     }
     return out
 

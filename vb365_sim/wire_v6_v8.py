@@ -3,6 +3,9 @@
 v6 adds the Restore Portal fields (``details``, ``scopeName``, ``clientHost``, ``reason``) and item
 fields on events, and switches links to server-relative; v7 adds ``errorCode`` and organization
 ``description``; v8 adds ``eTag``, event object ids, ``stackTrace`` and a paged organization list.
+
+# Reference: vb365_rest_v6/v7/v8.json -- a property the schema does not mark ``nullable`` is never sent
+# as null: it carries a value or is left out (CONTRACT.md "Nullability"). ``without_none`` does that.
 """
 
 from __future__ import annotations
@@ -14,25 +17,33 @@ from vb365_sim.state import EventRecord, Organization, RestorePoint, SessionReco
 from vb365_sim.wire_common import WireContext
 
 
+def without_none(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` without the ones whose value is None (for properties the schema does not mark nullable)."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
 def error(message: str, error_code: str | None, version: int) -> dict[str, Any]:
-    """``RESTExceptionInfo``: v6 ``{message}``; v7 ``+errorCode``; v8 ``+errorCode, stackTrace``.
+    """``RESTExceptionInfo``: v6 ``{message}``; v7 ``+errorCode`` (``ProxyOffline`` only); v8 ``+errorCode, stackTrace``.
 
     # Reference: vb365_rest_v7.json RESTExceptionInfo -- the v7 errorCode enum is only ``ProxyOffline``,
-    # so any other code is reported as null there.
+    # so any other code is left out there (issue 12: left out, not null).
     """
     if version <= 6:
         return {"message": message}
     if version == 7:
-        return {"message": message, "errorCode": error_code if error_code == "ProxyOffline" else None}
+        return {"message": message, **({"errorCode": error_code} if error_code == "ProxyOffline" else {})}
     return {"message": message, "errorCode": error_code, "stackTrace": None}
 
 
-def session(rec: SessionRecord, ctx: WireContext) -> dict[str, Any]:
+def session(rec: SessionRecord, ctx: WireContext, *, detail: bool = False) -> dict[str, Any]:
     # Reference: vb365_rest_v8.json RESTRestoreSession (v6/v7 identical without eTag): the v2-v5 session plus
     # the Restore Portal fields; ctx.href makes the links relative.
-    out = wire_v2_v5.session(rec, ctx)
+    # Reference: CONTRACT.md §6.2 -- scopeName is "" without a scope (v6 GET example); clientHost and
+    # reason are not nullable either, so they are left out when there is none.
+    out = wire_v2_v5.session(rec, ctx, detail=detail)
     links = out.pop("_links")
-    out.update(details=rec.details, scopeName=rec.scope_name, clientHost=rec.client_host, reason=rec.reason)
+    out.update(details=rec.details, scopeName=rec.scope_name or "")
+    out.update(without_none({"clientHost": rec.client_host, "reason": rec.reason}))
     if ctx.version >= 8:
         out["eTag"] = rec.etag
     out["_links"] = links
@@ -43,8 +54,10 @@ def event(ev: EventRecord, rec: SessionRecord, ctx: WireContext) -> dict[str, An
     # The v2-v5 event plus the item fields of v6 and the object ids of v8; ctx.href makes the links relative.
     out = wire_v2_v5.event(ev, rec, ctx)
     links = out.pop("_links")
-    out.update(itemName=ev.item_name, itemType=ev.item_type, itemSizeBytes=ev.item_size, source=ev.source,
-               target=ev.target)
+    # Reference: vb365_rest_v6.json RESTRestoreSessionEvent -- the item fields are not nullable: the
+    # session's own events (started, stopped) and a View (no target) leave them out.
+    out.update(without_none({"itemName": ev.item_name, "itemType": ev.item_type, "itemSizeBytes": ev.item_size,
+                             "source": ev.source, "target": ev.target}))
     if ctx.version >= 8:
         org = ctx.state.orgs_by_id[rec.organization_id]
         out.update(
@@ -125,7 +138,7 @@ def restore_point(p: RestorePoint, ctx: WireContext) -> dict[str, Any]:
         repositoryId=p.repository_id,
         backupTime=iso_z(p.backup_us),
         jobId=p.job_id,
-        retrievalId=None,
+        # retrievalId (a uuid, not nullable) is left out: simulated points are never retrieved copies.
         organizationId=p.organization_id,
         isExchange=True,
         isSharePoint=True,

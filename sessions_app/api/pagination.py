@@ -6,9 +6,11 @@ the page is read to know whether another page follows.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rest_framework import pagination, serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -17,9 +19,47 @@ from rest_framework.views import APIView
 from sessions_app import selectors
 
 
+# The largest number a query parameter may carry: far beyond any history Restore Desk pages through, and well
+# inside every database's integer range (a larger offset reached the database and failed there as a 500).
+QUERY_INTEGER_MAX = 1_000_000_000
+_DIGITS = re.compile(r"[0-9]+")
+OUT_OF_RANGE = "Give a whole number from {minimum} to {maximum}."
+
+
+def query_integer(request: Request, name: str, *, default: int, minimum: int, maximum: int = QUERY_INTEGER_MAX) -> int:
+    """The query parameter `name` as an int (`default` when absent or empty). Raises ValidationError (400 in the
+    error envelope, under extra.fields[name]) for anything but plain digits within minimum..maximum."""
+    raw = request.query_params.get(name, "").strip()
+    if not raw:
+        return default
+    if _DIGITS.fullmatch(raw) and len(raw) <= len(str(maximum)) and minimum <= int(raw) <= maximum:
+        return int(raw)
+    raise ValidationError({name: [OUT_OF_RANGE.format(minimum=minimum, maximum=maximum)]})
+
+
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
+    """DRF's limit/offset with strict numbers: a limit above max_limit gives max_limit rows (as in DRF), but a
+    limit or offset that is not a whole number in range is refused with 400 instead of being guessed at."""
+
     default_limit = 25
     max_limit = 100
+
+    def get_limit(self, request: Request) -> int:
+        return min(query_integer(request, self.limit_query_param, default=self.default_limit, minimum=1),
+                   self.max_limit)
+
+    def get_offset(self, request: Request) -> int:
+        return query_integer(request, self.offset_query_param, default=0, minimum=0)
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            minimum = 1 if parameter["name"] == self.limit_query_param else 0
+            parameter["schema"].update({"minimum": minimum, "maximum": QUERY_INTEGER_MAX})
+            if parameter["name"] == self.limit_query_param:
+                parameter["description"] = (f"Rows per page, {self.default_limit} when absent; "
+                                            f"more than {self.max_limit} gives {self.max_limit}.")
+        return parameters
 
     def paginate_queryset(self, queryset: Any, request: Request, view: APIView | None = None) -> list[Any]:
         self.request = request

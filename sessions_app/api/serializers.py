@@ -12,6 +12,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from sessions_app import selectors
 from sessions_app.models import (
     Organization,
     RestoreSession,
@@ -112,7 +113,13 @@ class SessionOrganizationSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+NOT_FOR_TENANTS = " Not sent to tenants."
+
+
 class RestoreSessionOutputSerializer(serializers.Serializer):
+    """A session as the provider's people see it. Tenants get TenantRestoreSessionOutputSerializer: the same
+    shape without the fields marked "Not sent to tenants" (hence optional in the schema)."""
+
     id = serializers.UUIDField(source="upstream_id", help_text="The upstream (VB365) session id.")
     organization = serializers.SerializerMethodField()
     workload = serializers.ChoiceField(choices=Workload.choices)
@@ -121,14 +128,20 @@ class RestoreSessionOutputSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=SessionState.choices)
     result = NullableChoiceField(choices=SessionResult.choices, help_text="null while unknown.")
     name = serializers.CharField()
-    initiated_by = serializers.CharField()
+    initiated_by = serializers.CharField(required=False,
+                                         help_text="The VB365 account that started it." + NOT_FOR_TENANTS)
+    started_by_tenant = serializers.BooleanField(
+        help_text="True when a tenant user of the organization started it in Restore Desk; false for the provider's.")
     requested_by = serializers.SerializerMethodField()
-    on_behalf_of = serializers.SerializerMethodField()
+    on_behalf_of = serializers.CharField(
+        source="on_behalf_of.username", allow_null=True, required=False,
+        help_text="Portal username of the person it was started for." + NOT_FOR_TENANTS)
     reason = serializers.SerializerMethodField()
     scope = serializers.CharField()
-    ticket = serializers.CharField()
-    scope_name = serializers.CharField()
-    client_host = serializers.CharField()
+    ticket = serializers.CharField(required=False, help_text=NOT_FOR_TENANTS.strip())
+    scope_name = serializers.CharField(required=False, help_text="VB365's scope name." + NOT_FOR_TENANTS)
+    client_host = serializers.CharField(required=False,
+                                        help_text="Where VB365 saw the start come from." + NOT_FOR_TENANTS)
     details = serializers.CharField()
     created_at = UtcDateTimeField(source="creation_time")
     ended_at = UtcDateTimeField(source="end_time", allow_null=True)
@@ -148,17 +161,42 @@ class RestoreSessionOutputSerializer(serializers.Serializer):
         moment = session.requested_point_in_time or session.upstream_point_in_time
         return None if moment is None else UtcDateTimeField().to_representation(moment)
 
-    @extend_schema_field(serializers.CharField(allow_null=True, help_text="Portal username; null for upstream sessions."))
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text=(
+        "Portal username; null for upstream sessions, and for tenants on the provider's sessions.")))
     def get_requested_by(self, session: RestoreSession) -> str | None:
         return session.requested_by.get_username() if session.requested_by else None
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_on_behalf_of(self, session: RestoreSession) -> str | None:
-        return session.on_behalf_of.get_username() if session.on_behalf_of else None
-
-    @extend_schema_field(serializers.CharField())
+    @extend_schema_field(serializers.CharField(help_text="Empty for tenants on the provider's sessions."))
     def get_reason(self, session: RestoreSession) -> str:
         return session.reason or session.upstream_reason
+
+
+class TenantRestoreSessionOutputSerializer(RestoreSessionOutputSerializer):
+    """A session as a tenant sees it: of the provider's sessions in its organization only when, which
+    workload, point in time and state; requester, reason and scope only of its own users' sessions."""
+
+    initiated_by = None
+    on_behalf_of = None
+    ticket = None
+    scope_name = None
+    client_host = None
+    scope = serializers.SerializerMethodField()
+
+    def get_requested_by(self, session: RestoreSession) -> str | None:
+        return super().get_requested_by(session) if session.started_by_tenant else None
+
+    def get_reason(self, session: RestoreSession) -> str:
+        return super().get_reason(session) if session.started_by_tenant else ""
+
+    def get_scope(self, session: RestoreSession) -> str:
+        return session.scope if session.started_by_tenant else ""
+
+
+def restore_session_serializer_for(user: Any) -> type[RestoreSessionOutputSerializer]:
+    """The session shape this user may see (selectors.sees_provider_fields)."""
+    if selectors.sees_provider_fields(user):
+        return RestoreSessionOutputSerializer
+    return TenantRestoreSessionOutputSerializer
 
 
 class RestoreSessionEventOutputSerializer(serializers.Serializer):

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 from datetime import timezone as dt_timezone
 from typing import Any
 
-from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -23,8 +26,9 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
     inline_serializer,
 )
+from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers, status
-from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -33,12 +37,14 @@ from rest_framework.views import APIView
 
 from sessions_app import exceptions, selectors
 from sessions_app.api import filters, pagination, permissions
+from sessions_app.api.authentication import PortalTokenAuthentication
 from sessions_app.api import serializers as api_serializers
+from sessions_app.http import client_address
 from sessions_app.models import Organization, RestoreSession, Workload
 from sessions_app.services import organizations as organization_services
-from sessions_app.services import accounts, restore_sessions, tenants
+from sessions_app.services import accounts, api_tokens, refusals, restore_sessions, tenants
 from sessions_app.upstream import client as upstream
-from sessions_app.upstream.errors import UpstreamError
+from sessions_app.upstream.errors import UpstreamAuthError, UpstreamError
 
 logger = logging.getLogger(__name__)
 
@@ -68,31 +74,46 @@ UPSTREAM_ID = OpenApiParameter("upstream_id", OpenApiTypes.UUID, OpenApiParamete
                                description="The upstream (VB365) id.")
 
 
-def client_address(request: Request) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
+REFUSALS = (exceptions.NotVisible, exceptions.NotAllowed, Http404, PermissionDenied, drf_exceptions.PermissionDenied,
+            drf_exceptions.NotFound)
 
 
 class PortalApi(APIView):
-    """Defaults of every API view: a portal role is required, and times are read and written in UTC."""
+    """Defaults of every API view: a portal role is required, times are read and written in UTC, and every
+    refusal (403, 404 for what the user may not see) is audited as one of the view's operations."""
 
     permission_classes = [IsAuthenticated, permissions.HasPortalRole]
+    # What a refusal of each method is recorded as (services.refusals), e.g. {"POST": "session.stop"}.
+    refused_operations: dict[str, str] = {}
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # UserTimeZoneMiddleware activates the user's page time zone; API clients get UTC whatever it is.
         timezone.activate(dt_timezone.utc)
         super().initial(request, *args, **kwargs)
 
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, UpstreamAuthError) and tenants.tenant_refused_by_upstream(user=self.request.user):
+            exc = drf_exceptions.AuthenticationFailed(tenants.SIGN_IN_ENDED)
+        refused = isinstance(exc, REFUSALS) or getattr(exc, "refusal", None) is not None
+        if refused and getattr(self.request.user, "is_authenticated", False):
+            target = str(self.kwargs.get("upstream_id", ""))
+            refusal = getattr(exc, "refusal", None) or exceptions.Refusal(target=target)
+            if not refusal.operation:
+                operation = self.refused_operations.get(self.request.method or "", f"api:{type(self).__name__}")
+                refusal = replace(refusal, operation=operation)
+            refusals.access_refused(actor=self.request.user, refusal=refusal,
+                                    client_address=client_address(self.request))
+        return super().handle_exception(exc)
+
 
 def _session_or_404(request: Request, upstream_id: str) -> RestoreSession:
-    return restore_sessions.restore_session_for_viewer(actor=request.user, upstream_id=upstream_id,
-                                                       client_address=client_address(request))
+    """Raises NotVisible (404, audited by PortalApi) for a session the user may not see."""
+    return restore_sessions.restore_session_for_viewer(actor=request.user, upstream_id=upstream_id)
 
 
 def _organization_or_404(request: Request, upstream_id: str) -> Organization:
-    organization = selectors.organization_get(user=request.user, upstream_id=upstream_id)
-    if organization is None:
-        raise exceptions.NotVisible("No such organization.")
-    return organization
+    """Raises NotVisible (404, audited by PortalApi) for an organization the user may not see."""
+    return organization_services.organization_for_viewer(actor=request.user, upstream_id=upstream_id)
 
 
 def _refreshed(request: Request, session: RestoreSession, *, with_events: bool = False) -> RestoreSession:
@@ -105,19 +126,28 @@ def _refreshed(request: Request, session: RestoreSession, *, with_events: bool =
 # -- authentication ---------------------------------------------------------------------------------------------
 
 
-class AuthTokenCreateApi(ObtainAuthToken):
-    """Exchange a username and password for the user's API token (the same token on every call)."""
-
-    authentication_classes: list[Any] = []
-    permission_classes: list[Any] = []
+class AuthTokenApi(APIView):
+    """POST: exchange a username and password for a new API token. DELETE: revoke the token the call carries."""
 
     @extend_schema_serializer(component_name="AuthToken")
     class OutputSerializer(serializers.Serializer):
-        token = serializers.CharField()
+        token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`. Shown only now.")
+        expires_at = serializers.DateTimeField(help_text="The token stops working then (or when revoked).")
+
+    authentication_classes = [PortalTokenAuthentication]
+
+    def perform_authentication(self, request: Request) -> None:
+        # Only revoking needs a token: a stale token sent along with a sign-in must not block getting a new one.
+        if request.method != "POST":
+            super().perform_authentication(request)
+
+    def get_permissions(self) -> list[Any]:
+        return [] if self.request.method == "POST" else [IsAuthenticated()]
 
     @extend_schema(
         operation_id="auth_token_create",
-        summary="Get an API token",
+        summary="Get a new API token",
+        description="Every call issues a new token, ending after the configured lifetime (`API_TOKEN_HOURS`).",
         request=inline_serializer("AuthTokenInput", fields={
             "username": serializers.CharField(), "password": serializers.CharField(),
         }),
@@ -130,18 +160,34 @@ class AuthTokenCreateApi(ObtainAuthToken):
         refusal = accounts.sign_in_throttled(username=str(username), address=client_address(request))
         if refusal:
             raise exceptions.TooManyAttempts(refusal)
-        serializer = self.get_serializer(data=request.data)
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         user = serializer.validated_data["user"]
-        token = accounts.api_token_get_or_create(user=user)
+        issued = api_tokens.api_token_create(user=user, actor=user)
         # The sign-in audit (signals.py) and last_login follow Django's own signal, as for the sign-in page.
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
-        return Response(self.OutputSerializer({"token": token}).data)
+        return Response(self.OutputSerializer({"token": issued.key, "expires_at": issued.token.expires_at}).data)
+
+    @extend_schema(
+        operation_id="auth_token_revoke",
+        summary="Revoke the API token of this call",
+        description="Works for every kind of token. A tenant's token is its sign-out: the tenant's VB365 sign-in "
+                    "ends, and with it every token and page session of that tenant.",
+        request=None,
+        responses={204: OpenApiResponse(description="Revoked; the token no longer works."), **E401},
+        tags=["auth"],
+    )
+    def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        api_tokens.api_token_revoke(token=request.auth, actor=request.user, why="revoked by its holder")
+        # The sign-out audit (signals.py) and a tenant's sign-out (tenants.tenant_sign_out) follow Django's signal.
+        user_logged_out.send(sender=request.user.__class__, request=request._request, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TenantAuthTokenCreateApi(APIView):
     """Tenant self-service for scripts: VB365 checks the organization's own credentials (as on the page
-    "Sign in with your Microsoft 365 organization"), and the answer is the tenant user's API token."""
+    "Sign in with your Microsoft 365 organization"), and the answer is a new API token that ends with this
+    VB365 sign-in (at most 8 hours; sooner at sign-out or when VB365 no longer accepts the tenant)."""
 
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
@@ -152,7 +198,8 @@ class TenantAuthTokenCreateApi(APIView):
 
     @extend_schema_serializer(component_name="TenantAuthToken")
     class OutputSerializer(serializers.Serializer):
-        token = serializers.CharField()
+        token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`. Shown only now.")
+        expires_at = serializers.DateTimeField(help_text="The end of this VB365 sign-in, at the latest.")
         organization = api_serializers.OrganizationOutputSerializer()
 
     @extend_schema(
@@ -169,8 +216,9 @@ class TenantAuthTokenCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         signed_in = tenants.tenant_sign_in(client_address=client_address(request), **serializer.validated_data)
         user_logged_in.send(sender=signed_in.user.__class__, request=request._request, user=signed_in.user)
-        token = accounts.api_token_get_or_create(user=signed_in.user)
-        return Response(self.OutputSerializer({"token": token, "organization": signed_in.organization}).data)
+        issued = tenants.tenant_api_token_create(sign_in=signed_in)
+        return Response(self.OutputSerializer({"token": issued.key, "expires_at": issued.token.expires_at,
+                                               "organization": signed_in.organization}).data)
 
 
 # -- organizations ----------------------------------------------------------------------------------------------
@@ -180,6 +228,7 @@ class OrganizationListApi(PortalApi):
     """The organizations the user may see, refreshed from VB365 unless the local copy is under a minute old."""
 
     pagination_class = pagination.LimitOffsetPagination
+    refused_operations = {"GET": "organization.list"}
 
     @extend_schema_serializer(component_name="OrganizationListFilter")
     class FilterSerializer(serializers.Serializer):
@@ -214,6 +263,8 @@ class OrganizationListApi(PortalApi):
 
 class OrganizationRestorePointListApi(PortalApi):
     """The organization's restore points, newest first (VB365 v6+)."""
+
+    refused_operations = {"GET": "restore_points.list"}
 
     @extend_schema_serializer(component_name="RestorePointList")
     class OutputSerializer(serializers.Serializer):
@@ -261,6 +312,7 @@ class RestoreSessionListApi(PortalApi):
     filter_backends = [DjangoFilterBackend]
     filterset_class = filters.RestoreSessionFilter
     queryset = RestoreSession.objects.none()
+    refused_operations = {"GET": "session.list"}
 
     @extend_schema(
         operation_id="sessions_list",
@@ -274,7 +326,8 @@ class RestoreSessionListApi(PortalApi):
             raise ValidationError(filterset.errors)
         sessions = selectors.restore_session_list(user=request.user, **filterset.selector_kwargs())
         return pagination.get_paginated_response(
-            pagination_class=self.pagination_class, serializer_class=api_serializers.RestoreSessionOutputSerializer,
+            pagination_class=self.pagination_class,
+            serializer_class=api_serializers.restore_session_serializer_for(request.user),
             queryset=sessions, request=request, view=self,
         )
 
@@ -283,6 +336,7 @@ class RestoreSessionStartApi(PortalApi):
     """Start a restore session (explore an organization as of a point in time)."""
 
     permission_classes = [IsAuthenticated, permissions.HasPortalRole, permissions.CanStartSessions]
+    refused_operations = {"POST": "session.start"}
 
     @extend_schema_serializer(component_name="RestoreSessionStart")
     class InputSerializer(serializers.Serializer):
@@ -335,7 +389,8 @@ class RestoreSessionStartApi(PortalApi):
             on_behalf_of=data["on_behalf_of"], client_address=client_address(request),
             client=tenants.tenant_client_for(request),
         )
-        return Response(api_serializers.RestoreSessionOutputSerializer(session).data, status=status.HTTP_201_CREATED)
+        return Response(api_serializers.restore_session_serializer_for(request.user)(session).data,
+                        status=status.HTTP_201_CREATED)
 
 
 def _idempotency_key(request: Request) -> str:
@@ -354,10 +409,13 @@ class RestoreSessionListStartApi(RestoreSessionListApi, RestoreSessionStartApi):
     """`/api/sessions/`: GET is RestoreSessionListApi, POST is RestoreSessionStartApi."""
 
     permission_classes = RestoreSessionStartApi.permission_classes
+    refused_operations = {**RestoreSessionListApi.refused_operations, **RestoreSessionStartApi.refused_operations}
 
 
 class RestoreSessionDetailApi(PortalApi):
     """One session, re-read from VB365 while it works (the cached record when VB365 cannot answer)."""
+
+    refused_operations = {"GET": "session.view"}
 
     @extend_schema(
         operation_id="sessions_retrieve",
@@ -370,10 +428,12 @@ class RestoreSessionDetailApi(PortalApi):
     )
     def get(self, request: Request, upstream_id: str) -> Response:
         session = _refreshed(request, _session_or_404(request, upstream_id))
-        return Response(api_serializers.RestoreSessionOutputSerializer(session).data)
+        return Response(api_serializers.restore_session_serializer_for(request.user)(session).data)
 
 
 class RestoreSessionStopApi(PortalApi):
+    refused_operations = {"POST": "session.stop"}
+
     @extend_schema(
         operation_id="sessions_stop",
         summary="Stop a restore session",
@@ -388,19 +448,21 @@ class RestoreSessionStopApi(PortalApi):
         session = restore_sessions.restore_session_stop(actor=request.user, session=session,
                                                         client_address=client_address(request),
                                                         client=tenants.tenant_client_for(request))
-        return Response(api_serializers.RestoreSessionOutputSerializer(session).data)
+        return Response(api_serializers.restore_session_serializer_for(request.user)(session).data)
 
 
 class RestoreSessionEventListApi(PortalApi):
     """The session's events in upstream order, after trying to refresh them as the detail does."""
 
     pagination_class = pagination.LimitOffsetPagination
+    refused_operations = {"GET": "session.events"}
 
     @extend_schema(
         operation_id="sessions_events_list",
         summary="List a restore session's events",
         parameters=[UPSTREAM_ID],
-        responses={200: api_serializers.RestoreSessionEventOutputSerializer(many=True), **AUTHENTICATED, **E404},
+        responses={200: api_serializers.RestoreSessionEventOutputSerializer(many=True), **E400, **AUTHENTICATED,
+                   **E404},
         tags=["sessions"],
     )
     def get(self, request: Request, upstream_id: str) -> Response:

@@ -1,7 +1,11 @@
-"""Portal roles as groups with their permissions, the audit chain's head row, and on PostgreSQL a trigger
-that refuses any UPDATE or DELETE of an audit event (append-only even for someone with database access
-through the application's role). TRUNCATE is left to database owners (and test flushes); the hash chain
-and its head row reveal it."""
+"""Portal roles as groups with their permissions, the audit chain's head row (gone since 0006), and on
+PostgreSQL a trigger that refuses any UPDATE or DELETE of an audit event.
+
+The trigger guards against mistakes, not against whoever owns the table: an owner may switch it off. The
+trail is append-only for the portal's own database role only when the portal runs as a runtime role that
+owns nothing (DATABASE_RUNTIME_ROLE: SELECT and INSERT on the audit trail, no UPDATE, DELETE, TRUNCATE or
+ALTER). Against owners and superusers, the keyed chain and its checkpoints outside the database (0006,
+services/audit.py) do not prevent changes, they reveal them."""
 from __future__ import annotations
 
 from typing import Any

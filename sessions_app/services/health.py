@@ -4,10 +4,13 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 
 from sessions_app.upstream import client as upstream
 from sessions_app.upstream.errors import UpstreamError
@@ -49,6 +52,19 @@ def _cache() -> str:
     return ""
 
 
+def _workers() -> str:
+    """At least one background worker wrote its heartbeat within WORKER_STALE_SECONDS."""
+    from background.models import WorkerHeartbeat
+
+    fresh_after = timezone.now() - timedelta(seconds=settings.WORKER_STALE_SECONDS)
+    alive = WorkerHeartbeat.objects.filter(last_seen_at__gte=fresh_after).count()
+    if not alive:
+        newest = WorkerHeartbeat.objects.order_by("-last_seen_at").values_list("last_seen_at", flat=True).first()
+        raise RuntimeError("no background worker is running" if newest is None else
+                           f"stale worker heartbeat: the newest is from {newest:%Y-%m-%d %H:%M:%S} UTC")
+    return f"{alive} alive"
+
+
 def _upstream() -> Check:
     cached = cache.get(UPSTREAM_CACHE_KEY)
     if cached is not None:
@@ -62,12 +78,16 @@ def _upstream() -> Check:
     return check
 
 
-def health_report() -> tuple[bool, dict[str, Any]]:
-    """(all ok, report). Each check: ok, ms, detail. The cache check failing does not hide the others."""
+def health_report(*, with_details: bool) -> tuple[bool, dict[str, Any]]:
+    """(all ok, report). Each check: ok, and with details also ms and detail (error texts, the database
+    vendor, the upstream's status), which are for staff only. The cache check failing does not hide the others."""
     checks = {"database": _timed(_database), "cache": _timed(_cache), "upstream": _upstream_safely()}
+    if settings.HEALTHZ_REQUIRE_WORKER:
+        checks["workers"] = _timed(_workers)
     healthy = all(check.ok for check in checks.values())
     return healthy, {"status": "ok" if healthy else "unavailable",
-                     "checks": {name: asdict(check) for name, check in checks.items()}}
+                     "checks": {name: asdict(check) if with_details else {"ok": check.ok}
+                                for name, check in checks.items()}}
 
 
 def _upstream_safely() -> Check:

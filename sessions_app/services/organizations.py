@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from sessions_app import exceptions, selectors
 from sessions_app.models import Organization
 from sessions_app.upstream import client as upstream
 from sessions_app.upstream.types import OrganizationDTO, RestorePointDTO
@@ -15,6 +19,22 @@ logger = logging.getLogger(__name__)
 
 # The organization list changes rarely; pages reuse the local copy for this long.
 FRESH_FOR = timedelta(seconds=60)
+
+
+def organization_for_viewer(*, actor: AbstractBaseUser | AnonymousUser, upstream_id: str | uuid.UUID
+                            ) -> Organization:
+    """The organization if the actor may see it. Raises NotVisible otherwise (answered as 404), whose
+    refusal says whether the organization exists, for the audit trail."""
+    organization = selectors.organization_get(user=actor, upstream_id=upstream_id)
+    if organization is not None:
+        return organization
+    try:
+        hidden = Organization.objects.filter(upstream_id=uuid.UUID(str(upstream_id))).first()
+    except ValueError:
+        hidden = None
+    refusal = exceptions.Refusal(target=str(upstream_id), organization=hidden,
+                                 why="organization outside the user's grants" if hidden else "no such organization")
+    raise exceptions.NotVisible("No such organization.", refusal=refusal)
 
 
 def organization_upsert(*, dto: OrganizationDTO) -> Organization:

@@ -8,11 +8,13 @@ from __future__ import annotations
 import logging
 import uuid
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from sessions_app import exceptions, selectors
@@ -22,6 +24,7 @@ from sessions_app.models import (
     Organization,
     RestoreSession,
     RestoreSessionEvent,
+    Role,
     SessionOrigin,
     SessionState,
     StartRequest,
@@ -39,6 +42,8 @@ RETRYABLE_ERROR_KINDS = {"UpstreamUnavailable", "UpstreamTimeout", "UpstreamBadR
 LIVE_REFRESH_INTERVAL = timedelta(seconds=2)
 # How far apart the portal's and VB365's clocks may be for a session created "during" an attempt.
 CLOCK_SKEW = timedelta(seconds=30)
+# VB365 may round the closing event's start and the session's end time differently.
+CLOSING_EVENT_SLACK = timedelta(seconds=1)
 EVENT_FIELDS = ("type", "status", "title", "message", "order", "start_time", "end_time", "duration", "item_name",
                 "item_type", "item_size_bytes", "source", "target", "raw", "fetched_at")
 
@@ -88,15 +93,19 @@ def _check_start_allowed(*, actor: AbstractBaseUser, organization: Organization,
                          on_behalf_of: AbstractBaseUser | None, ticket: str,
                          client: upstream.UpstreamClient) -> None:
     if not selectors.organization_visible(user=actor, organization=organization):
-        _deny(actor, organization, workload, "organization outside the user's grants")
-        raise exceptions.NotVisible("No such organization.")
+        raise exceptions.NotVisible("No such organization.", refusal=_start_refusal(
+            organization, workload, "organization outside the user's grants"))
     if not selectors.can_start(actor):
-        _deny(actor, organization, workload, "role may not start sessions")
-        raise exceptions.NotAllowed(exceptions.NOT_ALLOWED)
+        raise exceptions.NotAllowed(exceptions.NOT_ALLOWED, refusal=_start_refusal(
+            organization, workload, "role may not start sessions"))
     if on_behalf_of is not None:
         if not selectors.can_act_on_behalf(actor):
-            _deny(actor, organization, workload, "role may not act on behalf of others")
-            raise exceptions.NotAllowed(exceptions.ON_BEHALF_NOT_ALLOWED)
+            raise exceptions.NotAllowed(exceptions.ON_BEHALF_NOT_ALLOWED, refusal=_start_refusal(
+                organization, workload, "role may not act on behalf of others"))
+        if not selectors.on_behalf_allowed(user=actor, organization=organization, person=on_behalf_of):
+            raise exceptions.StartRefused(exceptions.ON_BEHALF_NOT_ELIGIBLE, extra={"fields": {
+                "on_behalf_of": [exceptions.ON_BEHALF_NOT_ELIGIBLE]}}, refusal=_start_refusal(
+                organization, workload, "on behalf of someone who may not start sessions here"))
         if not ticket.strip():
             raise exceptions.StartRefused(exceptions.ON_BEHALF_REQUIRES_TICKET,
                                           extra={"fields": {"ticket": [exceptions.ON_BEHALF_REQUIRES_TICKET]}})
@@ -105,9 +114,9 @@ def _check_start_allowed(*, actor: AbstractBaseUser, organization: Organization,
         raise exceptions.StartRefused(message, extra={"fields": {"workload": [message]}})
     allowed = selectors.workloads_allowed(user=actor, organization=organization)
     if allowed is not None and workload not in allowed:
-        _deny(actor, organization, workload, "workload outside the user's grants")
         message = exceptions.WORKLOAD_NOT_GRANTED.format(workload=workload)
-        raise exceptions.StartRefused(message, extra={"fields": {"workload": [message]}})
+        raise exceptions.StartRefused(message, extra={"fields": {"workload": [message]}}, refusal=_start_refusal(
+            organization, workload, "workload outside the user's grants"))
 
 
 def _check_point_in_time(*, organization: Organization, point_in_time: datetime | None) -> None:
@@ -119,9 +128,10 @@ def _check_point_in_time(*, organization: Organization, point_in_time: datetime 
                                       extra={"fields": {"point_in_time": [exceptions.POINT_IN_TIME_IN_FUTURE]}})
 
 
-def _deny(actor: AbstractBaseUser, organization: Organization, workload: str, why: str) -> None:
-    audit_event_record(action=AuditAction.ACCESS_DENIED, actor=actor, outcome=AuditOutcome.DENIED,
-                       organization=organization, workload=workload, details={"operation": "start", "why": why})
+def _start_refusal(organization: Organization, workload: str, why: str) -> exceptions.Refusal:
+    """Recorded by the page or API that answers the refusal (services.refusals)."""
+    return exceptions.Refusal(operation="session.start", target=str(organization.upstream_id),
+                              organization=organization, workload=workload, why=why)
 
 
 def _claim(*, actor: AbstractBaseUser, key: str, wanted: dict[str, Any],
@@ -138,10 +148,22 @@ def _claim(*, actor: AbstractBaseUser, key: str, wanted: dict[str, Any],
         if created is not None:
             raise
         existing = StartRequest.objects.select_related("session", "organization").get(requested_by=actor, key=key)
-    if any(getattr(existing, name) != wanted[name]
-           for name in ("organization", "workload", "reason", "latest", "show_deleted", "show_all_versions")):
-        raise exceptions.Conflict(exceptions.IDEMPOTENCY_KEY_REUSED)
+    if not _same_request(existing, wanted):
+        raise exceptions.IdempotencyKeyReused(exceptions.IDEMPOTENCY_KEY_REUSED)
     return existing, False
+
+
+def _same_request(existing: StartRequest, wanted: dict[str, Any]) -> bool:
+    """Does a repeated submission ask for exactly what the recorded one asked? Every field counts: a key
+    reused for another moment, scope, ticket or person must not be answered with the first session."""
+    related = {"organization": existing.organization_id, "on_behalf_of": existing.on_behalf_of_id}
+    for name, value in wanted.items():
+        if name in related:
+            if related[name] != (value.pk if value is not None else None):
+                return False
+        elif getattr(existing, name) != value:
+            return False
+    return True
 
 
 def _replay(*, request: StartRequest, actor: AbstractBaseUser, client: upstream.UpstreamClient,
@@ -221,21 +243,31 @@ def _send_start(*, request: StartRequest, actor: AbstractBaseUser, client: upstr
             show_all_versions=request.show_all_versions,
         )
     except errors.UpstreamError as exc:
-        found = (_find_session_created_despite(exc, request=request, started_at=started_at, client=client)
-                 if exc.maybe_processed else None)
+        try:
+            found = (_find_session_created_despite(exc, request=request, started_at=started_at, client=client)
+                     if exc.maybe_processed else None)
+        except exceptions.StartOutcomeUnknown as unknown:
+            _record_failure(request, unknown, audit_common, upstream_error=exc)
+            raise
         if found is None:
             _record_failure(request, exc, audit_common)
             raise
-        dto = found
+        return _record_started(request=request, actor=actor, dto=found, client=client, audit_common=audit_common,
+                               adopted_after=type(exc).__name__)
     return _record_started(request=request, actor=actor, dto=dto, client=client, audit_common=audit_common)
 
 
 def _find_session_created_despite(exc: errors.UpstreamError, *, request: StartRequest, started_at: datetime,
                                   client: upstream.UpstreamClient) -> RestoreSessionDTO | None:
-    """After a dropped connection or a timeout the upstream may have created the session: find it.
+    """After a dropped connection or a timeout the upstream may have created the session: find it, but only
+    when it can be told to be this request's.
 
-    Takes the newest session of the same organization and workload, created since the attempt began, that
-    no local record claims. Returns None when there is none or VB365 cannot be asked.
+    No version's explore body carries anything VB365 echoes on the session (CONTRACT.md §5.2: `reason` only
+    in OperatorExplore, which Restore Desk does not use), so a session is this request's only when nothing
+    else can have asked for it: the one unclaimed session of the organization and workload created by our
+    account since the attempt began, while no other start of that organization and workload was in flight.
+    Returns that session, or None when there is none or VB365 cannot be asked. Raises StartOutcomeUnknown
+    when sessions were created but one could belong to another start.
     """
     earliest = started_at - CLOCK_SKEW
     try:
@@ -253,9 +285,29 @@ def _find_session_created_despite(exc: errors.UpstreamError, *, request: StartRe
                   .exclude(origin=SessionOrigin.UPSTREAM, requested_by__isnull=True)
                   .values_list("upstream_id", flat=True))
     unclaimed = [dto for dto in candidates if uuid.UUID(dto.id) not in claimed]
-    if unclaimed:
+    if not unclaimed:
+        return None
+    rivals = _concurrent_starts(request=request, since=earliest,
+                                unclaimed_ids=[uuid.UUID(dto.id) for dto in unclaimed])
+    if len(unclaimed) == 1 and not rivals:
         logger.info("Adopted upstream session %s created despite %s", unclaimed[0].id, type(exc).__name__)
-    return max(unclaimed, key=lambda dto: dto.creation_time) if unclaimed else None
+        return unclaimed[0]
+    logger.warning("Start %s lost its answer (%s); %d candidate session(s), %d concurrent start(s): not adopted",
+                   request.pk, type(exc).__name__, len(unclaimed), len(rivals))
+    raise exceptions.StartOutcomeUnknown(exceptions.START_OUTCOME_UNKNOWN,
+                                         candidate_sessions=sorted(dto.id for dto in unclaimed),
+                                         extra={"upstream_error": type(exc).__name__})
+
+
+def _concurrent_starts(*, request: StartRequest, since: datetime, unclaimed_ids: list[uuid.UUID]) -> list[int]:
+    """Other portal starts of the same organization and workload that may own one of the unclaimed
+    sessions: any touched since `since`, except those already recorded with a session outside them."""
+    others = (StartRequest.objects.filter(organization=request.organization, workload=request.workload,
+                                          updated_at__gte=since)
+              .exclude(pk=request.pk)
+              .exclude(~Q(session__upstream_id__in=unclaimed_ids), status=StartRequest.Status.STARTED,
+                       session__isnull=False))
+    return list(others.values_list("pk", flat=True))
 
 
 def _initiated_by_us(dto: RestoreSessionDTO, client: upstream.UpstreamClient) -> bool:
@@ -270,16 +322,22 @@ def _initiated_by_us(dto: RestoreSessionDTO, client: upstream.UpstreamClient) ->
     return initiator == account or initiator.split("\\")[-1] == account.split("\\")[-1]
 
 
-def _record_failure(request: StartRequest, exc: errors.UpstreamError, audit_common: dict[str, Any]) -> None:
+def _record_failure(request: StartRequest, exc: errors.UpstreamError | exceptions.StartOutcomeUnknown,
+                    audit_common: dict[str, Any], *, upstream_error: errors.UpstreamError | None = None) -> None:
+    """Mark the request failed and audit it. For a refusal after a lost answer, `upstream_error` is the
+    failure that lost it, and the sessions that could not be told apart are in the audit details."""
+    upstream_error = upstream_error or (exc if isinstance(exc, errors.UpstreamError) else None)
     request.status = StartRequest.Status.FAILED
     request.error_kind = type(exc).__name__
     request.error_message = exc.message
+    details = {**_request_details(request), "error": type(exc).__name__, "message": exc.message,
+               "status_code": upstream_error.status_code if upstream_error else None}
+    if isinstance(exc, exceptions.StartOutcomeUnknown):
+        details.update(exc.extra, candidate_sessions=exc.candidate_sessions)
     with transaction.atomic():
         request.save(update_fields=["status", "error_kind", "error_message", "updated_at"])
         audit_event_record(action=AuditAction.SESSION_START_FAILED, outcome=AuditOutcome.FAILURE,
-                           details={**_request_details(request), "error": type(exc).__name__, "message": exc.message,
-                                    "status_code": exc.status_code},
-                           **audit_common)
+                           details=details, **audit_common)
 
 
 def _request_details(request: StartRequest) -> dict[str, Any]:
@@ -293,7 +351,10 @@ def _request_details(request: StartRequest) -> dict[str, Any]:
 
 
 def _record_started(*, request: StartRequest, actor: AbstractBaseUser, dto: RestoreSessionDTO,
-                    client: upstream.UpstreamClient, audit_common: dict[str, Any]) -> RestoreSession:
+                    client: upstream.UpstreamClient, audit_common: dict[str, Any], adopted_after: str = ""
+                    ) -> RestoreSession:
+    """Record the started session. `adopted_after` names the failure that lost VB365's answer when the
+    session was found afterwards; the audit event says so."""
     portal_fields = {
         "origin": SessionOrigin.PORTAL,
         "requested_by": actor,
@@ -313,8 +374,11 @@ def _record_started(*, request: StartRequest, actor: AbstractBaseUser, dto: Rest
         request.status = StartRequest.Status.STARTED
         request.session = session
         request.save(update_fields=["status", "session", "updated_at"])
+        details = _request_details(request)
+        if adopted_after:
+            details["adopted_after"] = adopted_after
         audit_event_record(action=AuditAction.SESSION_START, session_upstream_id=str(session.upstream_id),
-                           details=_request_details(request), **audit_common)
+                           details=details, **audit_common)
     return session
 
 
@@ -336,7 +400,9 @@ def upstream_fields(dto: RestoreSessionDTO, *, api_version: int) -> dict[str, An
         "name": dto.name,
         "organization_name": dto.organization_name,
         "state": dto.state,
-        "result": dto.result,
+        # VB365 sends "result": "Success" while a session still works (CONTRACT.md §6, the v3 example): a
+        # working session has no result yet.
+        "result": "" if dto.state == SessionState.WORKING else dto.result,
         "creation_time": dto.creation_time,
         "end_time": dto.end_time,
         "upstream_point_in_time": dto.point_in_time,
@@ -367,20 +433,21 @@ def restore_session_update_from(*, session: RestoreSession, dto: RestoreSessionD
     return session
 
 
-def restore_session_for_viewer(*, actor: AbstractBaseUser, upstream_id: str, client_address: str = ""
-                               ) -> RestoreSession:
+def restore_session_for_viewer(*, actor: AbstractBaseUser, upstream_id: str) -> RestoreSession:
     """The session if the actor may see it. Raises NotVisible otherwise (answered as 404, so ids cannot be
-    probed); a session that exists but lies outside the actor's grants is recorded as denied access."""
+    probed), whose refusal says whether the session exists, for the audit trail; the page or API that
+    answers records it under its own operation (viewing, stopping, ...)."""
     session = selectors.restore_session_get(user=actor, upstream_id=upstream_id)
     if session is not None:
         return session
     hidden = selectors.restore_session_exists(upstream_id=upstream_id)
-    if hidden is not None:
-        audit_event_record(action=AuditAction.ACCESS_DENIED, actor=actor, outcome=AuditOutcome.DENIED,
-                           organization=hidden.organization, workload=hidden.workload,
-                           session_upstream_id=str(hidden.upstream_id), client_address=client_address,
-                           details={"operation": "view"})
-    raise exceptions.NotVisible("No such restore session.")
+    if hidden is None:
+        refusal = exceptions.Refusal(target=str(upstream_id), why="no such session")
+    else:
+        refusal = exceptions.Refusal(target=str(hidden.upstream_id), organization=hidden.organization,
+                                     workload=hidden.workload, session_upstream_id=str(hidden.upstream_id),
+                                     why="session outside the user's grants")
+    raise exceptions.NotVisible("No such restore session.", refusal=refusal)
 
 
 def restore_session_stop(*, actor: AbstractBaseUser, session: RestoreSession, client_address: str = "",
@@ -390,36 +457,57 @@ def restore_session_stop(*, actor: AbstractBaseUser, session: RestoreSession, cl
     client = client or upstream.get_client()
     audit_common: dict[str, Any] = {"actor": actor, "organization": session.organization, "workload": session.workload,
                                     "session_upstream_id": str(session.upstream_id), "client_address": client_address}
+    refusal = exceptions.Refusal(operation="session.stop", target=str(session.upstream_id),
+                                 organization=session.organization, workload=session.workload,
+                                 session_upstream_id=str(session.upstream_id))
     if selectors.restore_session_get(user=actor, upstream_id=session.upstream_id) is None:
-        audit_event_record(action=AuditAction.ACCESS_DENIED, outcome=AuditOutcome.DENIED,
-                           details={"operation": "stop"}, **audit_common)
-        raise exceptions.NotVisible("No such restore session.")
+        raise exceptions.NotVisible("No such restore session.",
+                                    refusal=replace(refusal, why="session outside the user's grants"))
     if not selectors.can_stop(actor, session):
-        audit_event_record(action=AuditAction.ACCESS_DENIED, outcome=AuditOutcome.DENIED,
-                           details={"operation": "stop"}, **audit_common)
-        raise exceptions.NotAllowed(exceptions.NOT_ALLOWED)
+        why = ("tenants stop only their own users' sessions" if selectors.user_role(actor) == Role.TENANT
+               else "role may not stop it")
+        raise exceptions.NotAllowed(exceptions.NOT_ALLOWED, refusal=replace(refusal, why=why))
     if session.state == SessionState.STOPPED:
         raise exceptions.SessionAlreadyStopped(exceptions.SESSION_ALREADY_STOPPED)
+    stopped = restore_session_stop_upstream(session=session, client=client, audit_common=audit_common)
+    if stopped is None:
+        raise exceptions.SessionAlreadyStopped(exceptions.SESSION_ALREADY_STOPPED)
+    return stopped
+
+
+def restore_session_stop_upstream(*, session: RestoreSession, client: upstream.UpstreamClient,
+                                  audit_common: dict[str, Any],
+                                  details: dict[str, Any] | None = None) -> RestoreSession | None:
+    """Stop `session` in VB365 and record it (SESSION_STOP, or SESSION_STOP_FAILED before re-raising the
+    UpstreamError), with `audit_common` saying who and `details` why. None when VB365 refused because the
+    session had ended by itself meanwhile: nothing was stopped, and the record now says so. Whoever calls it
+    has already decided that the stop is allowed (a person's stop, or the idle policy)."""
+    details = details or {}
     try:
         client.stop_restore_session(str(session.upstream_id))
     except errors.UpstreamError as exc:
         current = _try_get(client, session)
         if current is not None and current.state == SessionState.STOPPED:
             restore_session_update_from(session=session, dto=current, api_version=client.dialect.version)
-            raise exceptions.SessionAlreadyStopped(exceptions.SESSION_ALREADY_STOPPED) from None
+            return None
         audit_event_record(action=AuditAction.SESSION_STOP_FAILED, outcome=AuditOutcome.FAILURE,
-                           details={"error": type(exc).__name__, "message": exc.message,
+                           details={**details, "error": type(exc).__name__, "message": exc.message,
                                     "status_code": exc.status_code}, **audit_common)
         raise
     current = _try_get(client, session)
     if current is not None:
         session = restore_session_update_from(session=session, dto=current, api_version=client.dialect.version)
+        _try_events_store(client, session)
     else:
         # The stop succeeded; VB365 could not be read back. Record what we know.
         session.state = SessionState.STOPPED
         session.end_time = session.end_time or timezone.now()
         session.save(update_fields=["state", "end_time", "updated_at"])
-    audit_event_record(action=AuditAction.SESSION_STOP, **audit_common)
+    # The session's contents are gone upstream: so are the pages browsed (imported here: browse uses this module).
+    from sessions_app.services import browse
+
+    browse.browse_cache_drop(session=session)
+    audit_event_record(action=AuditAction.SESSION_STOP, details=details, **audit_common)
     return session
 
 
@@ -428,6 +516,16 @@ def _try_get(client: upstream.UpstreamClient, session: RestoreSession) -> Restor
         return client.get_restore_session(str(session.upstream_id))
     except errors.UpstreamError:
         return None
+
+
+def _try_events_store(client: upstream.UpstreamClient, session: RestoreSession) -> None:
+    """Read the events of a session that has just ended (its closing event is new); when VB365 cannot
+    answer, restore_session_current reads them on the next look (events_complete)."""
+    try:
+        events = client.iter_restore_session_events(str(session.upstream_id))
+        restore_session_events_store(session=session, events=events)
+    except errors.UpstreamError as exc:
+        logger.warning("Events of %s not read after its stop: %s", session.upstream_id, exc)
 
 
 def restore_session_refresh(*, session: RestoreSession, client: upstream.UpstreamClient | None = None,
@@ -452,21 +550,38 @@ def restore_session_refresh(*, session: RestoreSession, client: upstream.Upstrea
 
 def restore_session_current(*, session: RestoreSession, client: upstream.UpstreamClient | None = None,
                             with_events: bool = True) -> tuple[RestoreSession, errors.UpstreamError | None]:
-    """The session for someone looking at it: re-read from VB365 while it works (at most once per
-    LIVE_REFRESH_INTERVAL, whoever asks), as stored once it has stopped and its events are in.
+    """The session for someone looking at it: re-read from VB365 while it works, and once it has ended
+    until its events are complete (events_complete), at most once per LIVE_REFRESH_INTERVAL whoever asks;
+    as stored once it has ended and its events are complete.
 
     Never raises for VB365's failures: returns the stored record with the error, so that pages and the API
     can still show the last known state.
     """
+    has_events = with_events and (client.dialect if client else upstream.configured_dialect()).has_events
     events_in = session.events_fetched_at is not None or not with_events
     recently_read = timezone.now() - session.fetched_at < LIVE_REFRESH_INTERVAL
     if events_in and (recently_read or not session.is_working):
-        return session, None
+        if recently_read or not has_events or session.forgotten_upstream_at or events_complete(session=session):
+            return session, None
     try:
         return restore_session_refresh(session=session, client=client, with_events=with_events), None
     except errors.UpstreamError as exc:
         logger.warning("Refresh of %s failed, serving the stored record: %s", session.upstream_id, exc)
         return session, exc
+
+
+def events_complete(*, session: RestoreSession) -> bool:
+    """Are the stored events of an ended session all there is? Not when none were read, an event is still
+    running, or none starts at or after its end (VB365 closes a session with a "Restore session stopped"
+    event at its end time). Both tests read VB365's own times, never the portal's clock (the two clocks may
+    differ). A working session's events are never complete."""
+    if session.is_working or session.events_fetched_at is None:
+        return False
+    if session.end_time is None:
+        return True
+    events = session.events.all()
+    return (not events.filter(status__iexact="running").exists()
+            and events.filter(start_time__gte=session.end_time - CLOSING_EVENT_SLACK).exists())
 
 
 def restore_session_events_store(*, session: RestoreSession, events: Any) -> int:

@@ -42,7 +42,24 @@ COMPARED_FIELDS = ("state", "result", "end_time", "name", "details", "scope_name
                    "etag", "initiated_by", "organization_name")
 SYNC_ALREADY_RUNNING = "Another history sync is running (started {started:%Y-%m-%d %H:%M:%S} UTC)."
 
-ProgressCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """What a running sync has done so far, handed to the `progress` callback at each step.
+
+    `page_read` is True for the tick after each upstream page; the other steps carry a `message` worth a line of
+    its own. `expected` is the number of sessions VB365 said it would list, where its paging tells it.
+    """
+
+    message: str
+    pages: int = 0
+    sessions: int = 0
+    expected: int | None = None
+    page_read: bool = False
+
+
+ProgressCallback = Callable[[SyncProgress], None]
 
 
 class SyncAlreadyRunning(exceptions.Conflict):
@@ -66,18 +83,22 @@ def restore_sessions_sync(*, client: upstream.UpstreamClient | None = None, sinc
     """Run one sync and return its counts. Raises SyncAlreadyRunning, or UpstreamError after recording the
     failed run (SyncRun row and audit event)."""
     client = client or upstream.get_client()
-    report = progress or (lambda message: None)
+    report = progress or (lambda step: None)
     run = _acquire_run(full=full, since=since)
     counts = {"seen": 0, "created": 0, "updated": 0, "unchanged": 0, "events": 0, "forgotten": 0}
     try:
         organization_services.organizations_refresh(client=client, force=True)
         start_from = since if since is not None else (None if full else _incremental_start())
         since_text = f" created since {start_from.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M:%S} UTC" if start_from else ""
-        report(f"Reading sessions from VB365{since_text}…")
+        report(SyncProgress(f"Reading sessions from VB365{since_text}…"))
         organizations = dict(Organization.objects.values_list("name", "id"))
         watermark: datetime | None = None
         needs_events: list[str] = []
-        for page in _read_ahead(client.iter_restore_session_pages(start_time_from=start_from, page_size=PAGE_SIZE)):
+        # Written by the read-ahead thread (no database there), read here after each page.
+        expected: dict[str, int] = {}
+        pages = _read_ahead(client.iter_restore_session_pages(
+            start_time_from=start_from, page_size=PAGE_SIZE, on_total=lambda total: expected.setdefault("total", total)))
+        for page_number, page in enumerate(pages, start=1):
             page_counts, page_needs_events = _ingest_page(page, run=run, organizations=organizations,
                                                           api_version=client.dialect.version,
                                                           list_events=with_events)
@@ -86,8 +107,10 @@ def restore_sessions_sync(*, client: upstream.UpstreamClient | None = None, sinc
             needs_events.extend(page_needs_events)
             newest = max(dto.creation_time for dto in page)
             watermark = newest if watermark is None or newest > watermark else watermark
-            _heartbeat(run, counts)
-            report(f"  {counts['seen']} sessions read: {counts['created']} new, {counts['updated']} updated")
+            _heartbeat(run, counts, pages_read=page_number, sessions_expected=expected.get("total"))
+            report(SyncProgress(f"  {counts['seen']} sessions read: {counts['created']} new, {counts['updated']} updated",
+                                pages=page_number, sessions=counts["seen"], expected=expected.get("total"),
+                                page_read=True))
         refreshed, forgotten = _refresh_working_not_listed(run=run, client=client)
         counts["updated"] += refreshed
         counts["forgotten"] += forgotten
@@ -133,7 +156,7 @@ def _incremental_start() -> datetime | None:
 def _ingest_page(page: list[RestoreSessionDTO], *, run: SyncRun, organizations: dict[str, int],
                  api_version: int, list_events: bool) -> tuple[dict[str, int], list[str]]:
     """Create new sessions and update changed ones, with a few statements per page. With `list_events`, also
-    return the ids whose events to fetch (new and still-working sessions)."""
+    return the ids whose events to fetch (new sessions, and those working at the last read or now)."""
     by_id = {dto.id: dto for dto in page}
     existing = {str(row.upstream_id): row for row in RestoreSession.objects.filter(upstream_id__in=list(by_id))
                 .only("id", "upstream_id", *COMPARED_FIELDS)}
@@ -149,11 +172,13 @@ def _ingest_page(page: list[RestoreSessionDTO], *, run: SyncRun, organizations: 
             if list_events:
                 needs_events.append(upstream_id)
             continue
+        was_working = row.state == SessionState.WORKING
         if any(getattr(row, name) != fields[name] for name in COMPARED_FIELDS):
             for name, value in fields.items():
                 setattr(row, name, value)
             changed.append(row)
-        if list_events and dto.state == SessionState.WORKING:
+        # A session that ended since the last read has new events (the closing one at least).
+        if list_events and (was_working or dto.state == SessionState.WORKING):
             needs_events.append(upstream_id)
     with transaction.atomic():
         # Conflicts are skipped: a session the portal recorded a moment ago (a start racing this sync) stays as is.
@@ -226,7 +251,7 @@ def _refresh_working_not_listed(*, run: SyncRun, client: upstream.UpstreamClient
 def _fetch_events(session_ids: list[str], *, client: upstream.UpstreamClient, report: ProgressCallback) -> int:
     if not session_ids:
         return 0
-    report(f"Reading events of {len(session_ids)} new or working sessions…")
+    report(SyncProgress(f"Reading events of {len(session_ids)} new or working sessions…"))
     total = 0
     sessions = {str(s.upstream_id): s for s in RestoreSession.objects.filter(upstream_id__in=session_ids)}
     for upstream_id in session_ids:
@@ -246,8 +271,10 @@ def _mark_forgotten(run: SyncRun) -> int:
             .exclude(last_seen_sync=run.pk).update(forgotten_upstream_at=timezone.now()))
 
 
-def _heartbeat(run: SyncRun, counts: dict[str, int]) -> None:
-    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now(), **{k: v for k, v in counts.items()})
+def _heartbeat(run: SyncRun, counts: dict[str, int], *, pages_read: int, sessions_expected: int | None) -> None:
+    run.pages_read, run.sessions_expected = pages_read, sessions_expected
+    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now(), pages_read=pages_read,
+                                             sessions_expected=sessions_expected, **counts)
 
 
 def _finish(run: SyncRun, *, status: str, counts: dict[str, int], watermark: datetime | None, error: str = "") -> None:
@@ -265,4 +292,6 @@ def _describe(exc: BaseException) -> str:
         return f"{type(exc).__name__}: {exc}"
     if isinstance(exc, KeyboardInterrupt):
         return "Interrupted."
+    if exceptions.is_cache_outage(exc):
+        return f"The cache (Redis), which holds the VB365 token, is unreachable: {exc}"
     return f"{type(exc).__name__}: {exc}"

@@ -1,14 +1,19 @@
 """Formatting filters only: one way to show a time, a size, a state."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from typing import Any
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
+
+from sessions_app.models import Workload
+from sessions_app.upstream.errors import UpstreamBadResponse
+from sessions_app.upstream.types import parse_datetime
 
 register = template.Library()
 
@@ -42,3 +47,38 @@ def badge(value: str) -> str:
     if not value:
         return mark_safe('<span class="muted">—</span>')
     return format_html('<span class="badge badge-{}">{}</span>', value.lower(), value.capitalize())
+
+
+# An ISO-8601 time as VB365 writes it inside its texts ("Restore point … (2026-11-30T09:02:47.000000Z).").
+_ISO_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?")
+
+
+@register.filter
+def times_shown(text: str) -> str:
+    """A text from VB365 (or an audit detail) with each ISO-8601 time in it shown the way `when` shows times."""
+    text = str(text or "")
+    parts, last = [], 0
+    for match in _ISO_TIME.finditer(text):
+        try:
+            moment = parse_datetime(match.group(0))
+        except UpstreamBadResponse:
+            continue
+        parts.append(conditional_escape(text[last:match.start()]))
+        parts.append(when(moment))
+        last = match.end()
+    parts.append(conditional_escape(text[last:]))
+    return mark_safe("".join(str(part) for part in parts))
+
+
+@register.filter
+def event_type(value: str) -> str:
+    """VB365's event type; "None" (the session's own events: started, stopped) is shown as a dash."""
+    if not value or value == "None":
+        return mark_safe('<span class="muted">—</span>')
+    return value
+
+
+@register.filter
+def workload_label(value: str) -> str:
+    """A stored workload ("onedrive") as people read it ("OneDrive")."""
+    return dict(Workload.choices).get(value, value or "")

@@ -1,25 +1,34 @@
 """Bearer tokens for the VB365 API: obtained once, shared by every request and worker, refreshed on 401.
 
 Tokens are kept in a TokenStore: Django's cache for the service account (shared across processes and hosts),
-or a person's own server-side session for tenant sign-in. Tokens never reach a log line or an error message.
+and for each tenant sign-in. In the cache they are encrypted, so that whoever can read the cache (Redis) holds
+nothing VB365 accepts. Tokens never reach a log line or an error message.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import requests
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
 from django.core.cache import cache
 
+from sessions_app.upstream import types
 from sessions_app.upstream.errors import UpstreamAuthError, UpstreamBadResponse
 
 # Renew this long before the server's expiry, so that a token never dies in flight.
 EXPIRY_MARGIN_SECONDS = 60
 GRANT_LOCK_SECONDS = 15
 GRANT_WAIT_SECONDS = 10.0
+# Names the key derived from DJANGO_SECRET_KEY for sealing tokens. It was first used for tenant tokens only;
+# kept as it was so that tenant sign-ins survive the upgrade that seals the service account's token too.
+TOKEN_SEAL_CONTEXT = "restore-desk-tenant-token"
 
 
 @dataclass(frozen=True)
@@ -45,11 +54,24 @@ class Token:
             raise UpstreamBadResponse("The VB365 token endpoint sent a reply without `access_token`.")
         expires_in = payload.get("expires_in")
         try:
-            # Reference: CONTRACT.md §1, the default lifetime is 60 minutes when the server does not say.
-            lifetime = 3600.0 if expires_in is None else float(expires_in)
+            lifetime = _lifetime_from_times(payload) if expires_in in (None, "") else float(expires_in)
         except (TypeError, ValueError):
             raise UpstreamBadResponse("The VB365 token endpoint sent an unreadable `expires_in`.") from None
         return cls(str(payload["access_token"]), str(payload.get("refresh_token") or ""), time.time() + lifetime)
+
+
+def _lifetime_from_times(payload: dict[str, Any]) -> float:
+    """Seconds from `.issued` to `.expires` (RFC-1123 or ISO-8601), for an answer without `expires_in`.
+
+    Both times come from the server's clock, so their difference holds whatever the skew to ours.
+    Reference: CONTRACT.md §1, the default lifetime is 60 minutes when the server does not say.
+    Raises UpstreamBadResponse when either time is there but unreadable.
+    """
+    issued = types.parse_token_time(payload.get(".issued"), key=".issued")
+    expires = types.parse_token_time(payload.get(".expires"), key=".expires")
+    if issued is None or expires is None:
+        return 3600.0
+    return max((expires - issued).total_seconds(), 0.0)
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -73,10 +95,22 @@ class TokenStore(Protocol):
     def release_grant_lock(self) -> None: ...
 
 
+def _token_cipher() -> MultiFernet:
+    """Seals with DJANGO_SECRET_KEY and opens with it or any of DJANGO's SECRET_KEY_FALLBACKS, so that a key
+    rotation does not drop every cached token at once."""
+    keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return MultiFernet([
+        Fernet(base64.urlsafe_b64encode(hashlib.sha256(f"{key}|{TOKEN_SEAL_CONTEXT}".encode()).digest()))
+        for key in keys
+    ])
+
+
 class CacheTokenStore:
     """The service account's token, in Django's cache (Redis in production), shared by every worker.
 
-    Subclasses change where the token lives (`key`), how long (`timeout`) and how it is sealed.
+    The entry is encrypted (Fernet, with a key derived from DJANGO_SECRET_KEY). An entry that cannot be
+    opened (another key, an older plain entry, garbage) is a miss: the caller gets a new grant.
+    Subclasses change where the token lives (`key`) and how long (`timeout`).
     """
 
     def __init__(self, namespace: str) -> None:
@@ -84,11 +118,17 @@ class CacheTokenStore:
         self._key = f"vb365:token:{digest}"
         self._lock_key = f"vb365:token-lock:{digest}"
 
-    def _seal(self, data: dict[str, Any]) -> Any:
-        return data
+    def _seal(self, data: dict[str, Any]) -> str:
+        return _token_cipher().encrypt(json.dumps(data).encode()).decode()
 
     def _unseal(self, stored: Any) -> dict[str, Any] | None:
-        return stored if isinstance(stored, dict) else None
+        if not isinstance(stored, str):
+            return None
+        try:
+            data = json.loads(_token_cipher().decrypt(stored.encode()))
+        except (InvalidToken, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
 
     def _timeout(self, token: Token) -> int:
         return max(int(token.expires_at - time.time()), 1)
@@ -96,7 +136,10 @@ class CacheTokenStore:
     def load(self) -> Token | None:
         stored = cache.get(self._key)
         data = self._unseal(stored) if stored else None
-        return Token.from_dict(data) if data else None
+        try:
+            return Token.from_dict(data) if data else None
+        except (KeyError, TypeError, ValueError):
+            return None
 
     def save(self, token: Token) -> None:
         cache.set(self._key, self._seal(token.as_dict()), timeout=self._timeout(token))
@@ -144,6 +187,15 @@ class TokenProvider:
             self._known = token
             return token.access_token
         return self._renew(stale=token).access_token
+
+    def renew_if_expiring(self, *, within_seconds: float) -> bool:
+        """Renew now when the stored token expires within `within_seconds` (the scheduled refresh ahead of
+        expiry, so that no request waits for a grant). True when a new token was obtained."""
+        token = self._store.load()
+        if token is not None and time.time() < token.expires_at - within_seconds:
+            return False
+        self._renew(stale=token)
+        return True
 
     def _renew(self, *, stale: Token | None) -> Token:
         locked = self._store.acquire_grant_lock()

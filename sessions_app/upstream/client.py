@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from typing import Any
@@ -82,6 +82,10 @@ class UpstreamClient:
 
     def close(self) -> None:
         self._session.close()
+
+    def token_refresh_ahead(self, *, within_seconds: float) -> bool:
+        """Renew the token now if it expires within `within_seconds`; True when it was renewed."""
+        return self._tokens.renew_if_expiring(within_seconds=within_seconds)
 
     def __enter__(self) -> UpstreamClient:
         return self
@@ -245,14 +249,18 @@ class UpstreamClient:
         yield from self._iter_collection("RestoreSessions", RestoreSessionDTO.from_api, what="restore session",
                                          params=self._session_filters(start_time_from), page_size=page_size)
 
-    def iter_restore_session_pages(self, *, start_time_from: datetime | None = None,
-                                   page_size: int = 1000) -> Iterator[list[RestoreSessionDTO]]:
-        """Like iter_restore_sessions, one list per upstream page (for batched writes)."""
+    def iter_restore_session_pages(self, *, start_time_from: datetime | None = None, page_size: int = 1000,
+                                   on_total: Callable[[int], None] | None = None) -> Iterator[list[RestoreSessionDTO]]:
+        """Like iter_restore_sessions, one list per upstream page (for batched writes). `on_total` is called
+        with the number of sessions listed, once, if the server's paging tells it."""
         params = self._session_filters(start_time_from)
         offset = 0
         while True:
             page = self._page("RestoreSessions", RestoreSessionDTO.from_api, what="restore session",
                               params=params, offset=offset, limit=page_size)
+            if on_total is not None and page.total is not None:
+                on_total(page.total)
+                on_total = None
             if page.items:
                 yield page.items
             if not page.has_more:
@@ -295,9 +303,13 @@ class UpstreamClient:
         if has_next_link is None:
             # A plain array (v1) is the whole collection: page it here.
             items = parse_each(raw_items[offset:offset + limit], parser)
-            return Page(items=items, offset=offset, limit=limit, has_more=offset + limit < len(raw_items))
+            return Page(items=items, offset=offset, limit=limit, has_more=offset + limit < len(raw_items),
+                        total=len(raw_items))
         items = parse_each(raw_items, parser)
-        return Page(items=items, offset=offset, limit=limit, has_more=has_next_link)
+        # Reference: CONTRACT.md §1 paging: v6/v7 pages may carry a nullable totalCount (absent from v8).
+        total = payload.get("totalCount")
+        return Page(items=items, offset=offset, limit=limit, has_more=has_next_link,
+                    total=total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None)
 
     def _iter_collection(self, path: str, parser: Any, *, what: str, params: dict[str, Any] | None = None,
                          page_size: int = 500) -> Iterator[Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeVar
 
 from sessions_app.upstream.errors import UpstreamBadResponse
@@ -35,6 +36,22 @@ def parse_datetime(value: Any, *, key: str = "") -> datetime | None:
         # Inferred: VB365 writes UTC when it omits the offset.
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+def parse_token_time(value: Any, *, key: str) -> datetime | None:
+    """`.issued`/`.expires` of a token answer: RFC-1123 (`Mon, 14 Oct 2019 06:53:32 GMT`) or ISO-8601.
+
+    Reference: CONTRACT.md §3/§11 -- OWIN servers write RFC-1123; the OpenAPI files type both as date-time.
+    None and "" stay None; anything else unreadable raises UpstreamBadResponse naming `key`.
+    """
+    if not (isinstance(value, str) and "," in value):
+        return parse_datetime(value, key=key)
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        raise UpstreamBadResponse(f"The VB365 server sent a date Restore Desk cannot read ({key}).") from None
+    # RFC-1123 says GMT; a date without a zone is read as UTC too, like parse_datetime does.
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
 
 def parse_bool(value: Any) -> bool:
@@ -213,6 +230,8 @@ class Page(Generic[T]):
     offset: int
     limit: int
     has_more: bool
+    # The collection's size where the server says (a v1 array's length, a v6/v7 page's nullable totalCount).
+    total: int | None = None
 
 
 def unwrap_collection(payload: Any, *, what: str) -> tuple[list[Any], bool | None]:

@@ -6,17 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from sessions_app.models import Organization
-from sessions_app.services import sync
+from sessions_app.services import api_tokens, sync
 
 
 def token_client(user: Any) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_tokens.api_token_create(user=user).key}")
     return client
 
 
@@ -65,3 +63,17 @@ def unseen_session_id(request: Any, exchange_operator: Any, other_org: Organizat
 def history(organizations: list[Organization]) -> int:
     """The simulator's session history copied into the local cache (no events: they load on demand)."""
     return sync.restore_sessions_sync(full=True, with_events=False).seen
+
+
+@pytest.fixture
+def tenant_api(tenant_organization: Organization, tenant_credentials: dict[str, str]) -> APIClient:
+    """Signed in as the tenant organization: its own credentials, checked by VB365 (/api/auth/tenant-token/)."""
+    client = APIClient()
+    response = client.post("/api/auth/tenant-token/", tenant_credentials, format="json")
+    assert response.status_code == 200, response.json()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
+    return client
+
+
+PROVIDER_ONLY_KEYS = {"initiated_by", "on_behalf_of", "ticket", "scope_name", "client_host"}
+PROVIDER_SECRETS = ("PROVIDER-REASON", "PROVIDER-SCOPE", "INC-PROVIDER-77", "harry", "olivia", "10.20.30.40")

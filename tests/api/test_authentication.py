@@ -1,12 +1,14 @@
 """Token authentication: the token, its user and the profile read together; the role decides."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from sessions_app.models import Role
+from sessions_app.models import ApiToken, Role
 from tests.api.conftest import token_client
 from tests.conftest import make_user
 
@@ -15,10 +17,24 @@ from tests.conftest import make_user
 def test_a_token_call_reads_the_token_user_and_profile_in_one_query(django_assert_num_queries):
     user = make_user("harriet", Role.HELPDESK)
     client = token_client(user)
+    assert client.get("/api/sessions/").status_code == 200  # the first call notes the token's use
     # token + user + profile, the role's groups, then the empty page of sessions and its capped count
     with django_assert_num_queries(4):
         response = client.get("/api/sessions/")
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_last_use_is_noted_at_most_once_a_minute(django_assert_num_queries):
+    client = token_client(make_user("harriet", Role.HELPDESK))
+    client.get("/api/sessions/")
+    first_use = ApiToken.objects.get().last_used_at
+    assert first_use is not None
+    client.get("/api/sessions/")
+    assert ApiToken.objects.get().last_used_at == first_use
+    ApiToken.objects.update(last_used_at=timezone.now() - timedelta(minutes=2))
+    client.get("/api/sessions/")
+    assert ApiToken.objects.get().last_used_at > first_use
 
 
 @pytest.mark.django_db
@@ -47,4 +63,4 @@ def test_an_unknown_token_and_an_inactive_users_token_are_refused():
     stranger.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
     response = stranger.get("/api/sessions/")
     assert response.status_code == 401
-    assert not Token.objects.filter(key="0" * 40).exists()
+    assert ApiToken.objects.count() == 1

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 EXPECTED_OPERATIONS = {
     ("/api/auth/token/", "post"),
+    ("/api/auth/token/", "delete"),
     ("/api/organizations/", "get"),
     ("/api/organizations/{upstream_id}/restore-points/", "get"),
     ("/api/sessions/", "get"),
@@ -16,6 +17,9 @@ EXPECTED_OPERATIONS = {
     ("/api/sessions/{upstream_id}/stop/", "post"),
     ("/api/sessions/{upstream_id}/events/", "get"),
     ("/api/auth/tenant-token/", "post"),
+    ("/api/sessions/{upstream_id}/browse/", "get"),
+    ("/api/sessions/{upstream_id}/browse/search/", "get"),
+    ("/api/sessions/{upstream_id}/browse/node/", "get"),
 }
 
 
@@ -80,3 +84,15 @@ def test_docs_page_works_offline(api_client: APIClient, db: Any) -> None:
     html = response.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert not re.search(r"""(src|href)=["']https?://""", html)
+
+
+def test_token_operations_describe_the_expiry_and_the_revocation(api_client: APIClient, db: Any) -> None:
+    document = schema(api_client)
+    token = document["paths"]["/api/auth/token/"]
+
+    for name in ("AuthToken", "TenantAuthToken"):
+        component = document["components"]["schemas"][name]
+        assert {"token", "expires_at"} <= set(component["required"])
+        assert component["properties"]["expires_at"]["format"] == "date-time"
+    assert "security" in token["delete"] and {"tokenAuth": []} in token["delete"]["security"]
+    assert set(token["delete"]["responses"]) == {"204", "401"}

@@ -17,12 +17,12 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from portal.wsgi import application
 from sessions_app.models import Organization, RestoreSession
+from sessions_app.services import api_tokens
 from tests.conftest import SimControl
 
 UPSTREAM_STATUSES = {502, 503, 504}
@@ -47,8 +47,7 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 @pytest.fixture
 def helpdesk_token(helpdesk: Any, history: int) -> str:
-    token, _ = Token.objects.get_or_create(user=helpdesk)
-    return str(token.key)
+    return api_tokens.api_token_create(user=helpdesk).key
 
 
 def _half(value: Any) -> bool:

@@ -10,14 +10,15 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from sessions_app import exceptions
-from sessions_app.models import Organization, RestoreSession, StartRequest
+from sessions_app.models import Organization, RestoreSession, Role, StartRequest
 from tests.api.conftest import start_body
-from tests.conftest import SimControl
+from tests.conftest import SimControl, make_user
 
 EXPLORE = "POST /v8/Organizations/{organizationId}/explore"
 SESSION_KEYS = {
     "id", "organization", "workload", "point_in_time", "requested_latest", "state", "result", "name",
-    "initiated_by", "requested_by", "on_behalf_of", "reason", "scope", "ticket", "scope_name", "client_host",
+    "initiated_by", "started_by_tenant", "requested_by", "on_behalf_of", "reason", "scope", "ticket", "scope_name",
+    "client_host",
     "details", "created_at", "ended_at", "origin", "fetched_at",
 }
 
@@ -215,6 +216,51 @@ def test_idempotency_key_reused_with_another_body_is_409(client_for: Callable[..
 
     assert response.status_code == 409
     assert response.json()["message"] == exceptions.IDEMPOTENCY_KEY_REUSED
+
+
+REUSED_KEY_CHANGES = {
+    "point_in_time": lambda org: {"point_in_time": (org.last_backup - timedelta(days=2)).isoformat()},
+    "scope": lambda org: {"scope": "every mailbox"},
+    "ticket": lambda org: {"ticket": "INC-99"},
+    # Someone else who may start sessions there (on behalf of anyone else is refused before the key is read).
+    "on_behalf_of": lambda org: {"on_behalf_of": make_user("otto", Role.OPERATOR, grants=[(org, "")]).username},
+    "show_deleted": lambda org: {"show_deleted": True},
+    "workload": lambda org: {"workload": "onedrive"},
+}
+
+
+@pytest.mark.parametrize("changed", sorted(REUSED_KEY_CHANGES))
+def test_idempotency_key_reused_with_any_other_field_is_409_and_starts_nothing(
+        client_for: Callable[..., APIClient], helpdesk: Any, operator: Any, backed_up_org: Organization,
+        sim: SimControl, changed: str) -> None:
+    client = client_for(helpdesk)
+    first_body = start_body(backed_up_org, on_behalf_of="olivia", ticket="INC-42")
+    first = client.post("/api/sessions/", first_body, format="json", HTTP_IDEMPOTENCY_KEY="k-any")
+    before = sim.request_count(EXPLORE)
+
+    response = client.post("/api/sessions/", {**first_body, **REUSED_KEY_CHANGES[changed](backed_up_org)},
+                           format="json", HTTP_IDEMPOTENCY_KEY="k-any")
+
+    assert first.status_code == 201
+    assert response.status_code == 409
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert response.json()["message"] == exceptions.IDEMPOTENCY_KEY_REUSED
+    assert sim.request_count(EXPLORE) == before
+    assert RestoreSession.objects.count() == 1
+
+
+def test_idempotency_key_with_the_same_body_replays_the_first_answer(
+        client_for: Callable[..., APIClient], helpdesk: Any, operator: Any, backed_up_org: Organization,
+        sim: SimControl) -> None:
+    client = client_for(helpdesk)
+    body = start_body(backed_up_org, on_behalf_of="olivia", ticket="INC-42",
+                      point_in_time=(backed_up_org.last_backup - timedelta(days=2)).isoformat())
+
+    first = client.post("/api/sessions/", body, format="json", HTTP_IDEMPOTENCY_KEY="k-same")
+    again = client.post("/api/sessions/", body, format="json", HTTP_IDEMPOTENCY_KEY="k-same")
+
+    assert first.status_code == again.status_code == 201
+    assert again.json() == {**first.json(), "fetched_at": again.json()["fetched_at"]}
 
 
 def test_without_idempotency_key_each_request_starts_a_session(client_for: Callable[..., APIClient],

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from sessions_app.models import Organization, RestoreSession
 from sessions_app.services import restore_sessions
+from tests.api.conftest import PROVIDER_ONLY_KEYS, PROVIDER_SECRETS
 from tests.conftest import SimControl
 
 GET_SESSION = "GET /v8/RestoreSessions/{restoreSessionId}"
@@ -115,3 +116,20 @@ def test_user_without_role_is_refused(client_for: Callable[..., APIClient], nobo
 
 def test_anonymous_is_401(api_client: APIClient, db: Any) -> None:
     assert api_client.get(f"/api/sessions/{uuid.uuid4()}/").status_code == 401
+
+
+def test_a_tenant_reads_a_provider_session_without_its_internal_fields(
+        client_for: Callable[..., APIClient], helpdesk: Any, tenant_api: APIClient,
+        provider_session: RestoreSession) -> None:
+    as_tenant = tenant_api.get(f"/api/sessions/{provider_session.upstream_id}/")
+    as_staff = client_for(helpdesk).get(f"/api/sessions/{provider_session.upstream_id}/")
+
+    assert as_tenant.status_code == as_staff.status_code == 200
+    body = as_tenant.json()
+    assert (body["workload"], body["state"], body["started_by_tenant"]) == ("exchange", "working", False)
+    assert (body["requested_by"], body["reason"], body["scope"]) == (None, "", "")
+    assert PROVIDER_ONLY_KEYS.isdisjoint(body)
+    assert not any(secret in as_tenant.content.decode() for secret in PROVIDER_SECRETS)
+    staff = as_staff.json()
+    assert (staff["requested_by"], staff["on_behalf_of"], staff["ticket"]) == ("harry", "olivia", "INC-PROVIDER-77")
+    assert staff["initiated_by"] and staff["client_host"] and staff["started_by_tenant"] is False

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -9,6 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from sessions_app.models import Organization, RestoreSession
+from tests.api.conftest import PROVIDER_ONLY_KEYS, PROVIDER_SECRETS, start_body
 
 
 def fetch_all(client: APIClient, query: str = "") -> list[dict[str, Any]]:
@@ -174,3 +176,35 @@ def test_large_histories_say_the_count_is_a_floor_and_still_page_on(client_for: 
     beyond = client.get("/api/sessions/", {"limit": 8, "offset": 16}).json()
     assert len(beyond["results"]) == 8 and beyond["next"] is not None
     assert client.get("/api/sessions/", {"limit": 8, "workload": "teams", "state": "working"}).json()["count_is_exact"]
+
+
+def test_a_tenant_sees_that_the_provider_worked_but_none_of_its_internal_fields(
+        tenant_api: APIClient, tenant_organization: Organization, provider_session: RestoreSession) -> None:
+    own = tenant_api.post("/api/sessions/", start_body(tenant_organization, reason="TENANT-REASON my inbox",
+                                                       scope="my mailbox"), format="json")
+
+    rows = {row["id"]: row for row in fetch_all(tenant_api)}
+
+    assert own.status_code == 201, own.json()
+    assert set(rows) == {own.json()["id"], str(provider_session.upstream_id)}
+    provider = rows[str(provider_session.upstream_id)]
+    assert (provider["workload"], provider["state"], provider["started_by_tenant"]) == ("exchange", "working", False)
+    assert provider["created_at"] and provider["organization"]["id"] == str(tenant_organization.upstream_id)
+    assert (provider["requested_by"], provider["reason"], provider["scope"]) == (None, "", "")
+    assert PROVIDER_ONLY_KEYS.isdisjoint(provider)
+    assert not any(secret in json.dumps(rows) for secret in PROVIDER_SECRETS)
+    mine = rows[own.json()["id"]]
+    assert mine["started_by_tenant"] is True and mine["requested_by"].startswith("tenant:")
+    assert (mine["reason"], mine["scope"]) == ("TENANT-REASON my inbox", "my mailbox")
+    assert PROVIDER_ONLY_KEYS.isdisjoint(mine) and PROVIDER_ONLY_KEYS.isdisjoint(own.json())
+
+
+@pytest.mark.parametrize("query", [{"search": "INC-PROVIDER"}, {"search": "PROVIDER-REASON"},
+                                   {"requested_by": "harry"}])
+def test_a_tenants_filters_on_provider_fields_never_match_the_providers_sessions(
+        client_for: Callable[..., APIClient], helpdesk: Any, tenant_api: APIClient,
+        provider_session: RestoreSession, query: dict[str, str]) -> None:
+    seen_by_staff = client_for(helpdesk).get("/api/sessions/", query).json()["count"]
+    seen_by_tenant = tenant_api.get("/api/sessions/", query).json()["count"]
+
+    assert (seen_by_staff, seen_by_tenant) == (1, 0)

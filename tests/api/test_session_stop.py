@@ -7,8 +7,11 @@ from typing import Any
 from rest_framework.test import APIClient
 
 from sessions_app import exceptions
-from sessions_app.models import Organization, RestoreSession
+from sessions_app.models import AuditAction, AuditEvent, AuditOutcome, Organization, RestoreSession
+from tests.api.conftest import start_body
 from tests.conftest import SimControl
+
+STOP = "POST /v8/RestoreSessions/{restoreSessionId}/Stop"
 
 
 def stop(client: APIClient, session_id: str) -> Any:
@@ -105,3 +108,25 @@ def test_upstream_timeout_is_504(client_for: Callable[..., APIClient], operator:
     response = stop(client_for(operator), started["id"])
 
     assert response.status_code == 504
+
+
+def test_a_tenant_may_not_stop_a_provider_session_and_the_refusal_is_audited(
+        tenant_api: APIClient, provider_session: RestoreSession, sim: SimControl) -> None:
+    stops = sim.request_count(STOP)
+
+    response = stop(tenant_api, str(provider_session.upstream_id))
+
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert sim.request_count(STOP) == stops
+    assert RestoreSession.objects.get(pk=provider_session.pk).state == "working"
+    refused = AuditEvent.objects.filter(action=AuditAction.ACCESS_DENIED,
+                                        session_upstream_id=str(provider_session.upstream_id)).get()
+    assert refused.actor_username.startswith("tenant:")
+    assert refused.outcome == AuditOutcome.DENIED and refused.details["operation"] == "session.stop"
+
+
+def test_a_tenant_stops_a_session_of_its_own_users(tenant_api: APIClient, tenant_organization: Organization,
+                                                   provider_session: RestoreSession) -> None:
+    started = tenant_api.post("/api/sessions/", start_body(tenant_organization), format="json").json()
+
+    assert stop(tenant_api, started["id"]).json()["state"] == "stopped"

@@ -11,19 +11,28 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from sessions_app.models import AuditAction, AuditEvent, RestoreSession, SyncRun
+from sessions_app.services import sync
 
 SUMMARY = re.compile(r"^Sync #(\d+) done: (\d+) seen, (\d+) new, (\d+) updated, (\d+) unchanged, (\d+) events, "
                      r"(\d+) forgotten upstream\.$")
 
 
-def run(*args, verbosity=1):
-    out = StringIO()
+class Terminal(StringIO):
+    """Output that says it is a terminal, as a person's shell is."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def run(*args, verbosity=1, terminal=False):
+    out = Terminal() if terminal else StringIO()
     call_command("sync_sessions", *args, stdout=out, verbosity=verbosity)
-    return out.getvalue().splitlines()
+    # Split on newlines only: a progress line redrawn in place holds carriage returns.
+    return out.getvalue().rstrip("\n").split("\n")
 
 
-def test_sync_prints_progress_and_one_summary_line(organizations, fresh_sim):
-    lines = run()
+def test_sync_on_a_terminal_prints_progress_and_one_summary_line(organizations, fresh_sim):
+    lines = run(terminal=True)
     match = SUMMARY.match(lines[-1])
     assert match, lines[-1]
     run_id, seen, created = (int(match.group(i)) for i in (1, 2, 3))
@@ -34,9 +43,32 @@ def test_sync_prints_progress_and_one_summary_line(organizations, fresh_sim):
 
 
 def test_quiet_sync_prints_only_the_summary(organizations, fresh_sim):
-    lines = run("--no-events", verbosity=0)
+    lines = run("--no-events", verbosity=0, terminal=True)
     assert len(lines) == 1 and SUMMARY.match(lines[0])
     assert " 0 events" in lines[0]
+
+
+def test_sync_not_on_a_terminal_prints_only_the_summary(organizations, fresh_sim):
+    lines = run("--full")
+    assert len(lines) == 1 and SUMMARY.match(lines[0])
+
+
+@pytest.mark.parametrize(("version", "progress"), [
+    (1, re.compile(r"^\[#{30}\] 20 of 20 sessions \(100%\), 4 pages$")),
+    (8, re.compile(r"^20 sessions read, 4 pages$")),
+])
+def test_full_sync_on_a_terminal_redraws_one_progress_line(organizations, fresh_sim, settings, monkeypatch,
+                                                           version, progress):
+    settings.VB365_API_VERSION = version
+    monkeypatch.setattr(sync, "PAGE_SIZE", 6)
+    lines = run("--full", "--no-events", terminal=True)
+    assert lines[0] == "Reading sessions from VB365…"
+    # The progress line is redrawn in place: each state after a carriage return, ending in the last one.
+    states = [state.removesuffix("\x1b[K") for state in lines[1].split("\r")[1:]]
+    assert len(states) == 4 and progress.match(states[-1]), states
+    if version == 1:
+        assert states[0].startswith("[#########---------------------] 6 of 20 sessions (30%), 1 page")
+    assert SUMMARY.match(lines[2])
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -51,7 +83,7 @@ def test_since_is_read_as_iso_8601_utc_when_no_offset(organizations, sim, value,
 
 
 def test_progress_line_states_since_in_utc(organizations, sim):
-    lines = run("--since", "2026-11-01T02:00:00+02:00", "--no-events")
+    lines = run("--since", "2026-11-01T02:00:00+02:00", "--no-events", terminal=True)
     assert lines[0] == "Reading sessions from VB365 created since 2026-11-01 00:00:00 UTC…"
 
 

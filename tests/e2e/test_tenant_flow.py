@@ -54,3 +54,26 @@ def test_tenant_signs_in_with_its_own_credentials_and_restores(page: Page, live_
     other_names = [org["name"] for org in sim.info()["organizations"] if org["id"] != tenant_org["id"]]
     for name in other_names:
         expect(page.locator("#session-table")).not_to_contain_text(name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tenant_sees_that_the_provider_worked_but_not_its_internal_fields_and_cannot_stop_it(
+        page: Page, live_server: Any, upstream: Any, provider_session: Any, tenant_credentials: dict[str, str]) -> None:
+    page.goto(url(live_server, "sessions_app:tenant-sign-in"))
+    page.get_by_label("Microsoft 365 user name").fill(tenant_credentials["username"])
+    page.get_by_label("Password").fill(tenant_credentials["password"])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(url(live_server, "sessions_app:dashboard"))
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="History").click()
+    table = page.locator("#session-table")
+    expect(table).to_contain_text("Your service provider")
+    expect(table).to_contain_text("Exchange")
+    for internal in ("PROVIDER-REASON", "PROVIDER-SCOPE", "INC-PROVIDER-77", "harry", "olivia", "10.20.30.40"):
+        expect(page.locator("main")).not_to_contain_text(internal)
+
+    page.goto(f"{live_server.url}/sessions/{provider_session.upstream_id}/")
+    expect(page.locator("#session-state")).to_have_text("Working")
+    for internal in ("PROVIDER-REASON", "PROVIDER-SCOPE", "INC-PROVIDER-77", "harry", "olivia", "10.20.30.40"):
+        expect(page.locator("main")).not_to_contain_text(internal)
+    expect(page.get_by_role("button", name="Stop session")).to_have_count(0)

@@ -196,6 +196,9 @@ def varied(backed_up_org, other_org, operator, helpdesk):
     ({"state": "working"}, {"working"}),
     ({"result": "failed"}, {"failed"}),
     ({"requested_by": "olivia"}, {"by_olivia"}),
+    ({"requested_by": "OLI"}, {"by_olivia"}),
+    ({"requested_by": "livi"}, {"by_olivia"}),
+    ({"result": "success", "state": "working"}, set()),
     ({"origin": "portal"}, {"by_olivia"}),
     ({"initiated_by": "console-admin"}, {"console"}),
     ({"search": "payroll"}, {"reason"}),
@@ -310,3 +313,145 @@ def test_deep_pages_are_the_same_rows_as_plain_slicing(helpdesk, varied, monkeyp
     rows = selectors.page_rows(sessions, offset=3, limit=5)
     assert [row.pk for row in rows] == [row.pk for row in expected]
     assert rows[0].organization is not None or rows[0].organization_id is None
+
+
+@pytest.fixture
+def tenant(backed_up_org):
+    """A tenant user of backed_up_org, bound as tenant sign-in binds one."""
+    from django.contrib.auth import get_user_model
+
+    from sessions_app.models import UserProfile
+
+    user = get_user_model().objects.create_user("tenant:restore@contoso.example")
+    UserProfile.objects.create(user=user, tenant_organization=backed_up_org)
+    return type(user).objects.get(pk=user.pk)
+
+
+def test_a_tenant_tells_its_own_sessions_from_the_providers_in_constant_queries(
+        tenant, helpdesk, backed_up_org, monkeypatch, django_assert_max_num_queries):
+    for _ in range(20):
+        make_session(backed_up_org, requested_by=helpdesk, ticket="INC-7")
+        make_session(backed_up_org, requested_by=tenant)
+    make_session(backed_up_org, initiated_by="CONTOSO\\console-admin", origin="upstream")
+    monkeypatch.setattr(selectors, "DEFERRED_JOIN_OFFSET", 0)
+
+    # The role (profile), then the page's ids and its rows with their relations.
+    with django_assert_max_num_queries(3):
+        sessions = selectors.restore_session_list(user=tenant)
+        owners = [s.started_by_tenant for s in selectors.page_rows(sessions, offset=0, limit=41)]
+
+    assert owners.count(True) == 20 and owners.count(False) == 21
+
+
+@pytest.mark.parametrize("filters", [{"requested_by": "harry"}, {"search": "INC-7"},
+                                     {"initiated_by": "console-admin"}])
+def test_a_tenants_filters_on_provider_fields_match_only_its_own_sessions(tenant, helpdesk, backed_up_org, filters):
+    make_session(backed_up_org, requested_by=helpdesk, ticket="INC-7", initiated_by="CONTOSO\\console-admin")
+    mine = make_session(backed_up_org, requested_by=tenant, reason="INC-7 my own note",
+                        initiated_by="restore@contoso.example console-admin")
+
+    found = list(selectors.restore_session_list(user=tenant, **filters))
+
+    assert found == ([] if "requested_by" in filters else [mine])
+    assert selectors.restore_session_list(user=helpdesk, **filters).exists()
+
+
+def test_a_tenant_may_stop_only_its_own_users_sessions(tenant, helpdesk, backed_up_org):
+    providers = make_session(backed_up_org, state="working", requested_by=helpdesk)
+    from_console = make_session(backed_up_org, state="working", origin="upstream")
+    own = make_session(backed_up_org, state="working", requested_by=tenant)
+
+    assert [selectors.can_stop(tenant, s) for s in (providers, from_console, own)] == [False, False, True]
+    assert selectors.sees_provider_fields(tenant) is False and selectors.sees_provider_fields(helpdesk) is True
+
+
+def test_a_result_filter_leaves_out_working_sessions_whatever_they_stored(helpdesk, backed_up_org):
+    """Rows written before the mapping fix (or by an old sync) may hold VB365's "Success" while working."""
+    stopped = make_session(backed_up_org, result="success")
+    make_session(backed_up_org, state="working", result="success")
+    assert list(selectors.restore_session_list(user=helpdesk, result="success")) == [stopped]
+
+
+def test_ordering_by_state_puts_working_sessions_first(helpdesk, varied):
+    ordered = list(selectors.restore_session_list(user=helpdesk, ordering="state"))
+    assert ordered[0] == varied["working"]
+    rest = ordered[1:]
+    assert all(session.state == "stopped" for session in rest)
+    assert [s.creation_time for s in rest] == sorted((s.creation_time for s in rest), reverse=True)
+
+
+def test_activity_by_result_counts_working_sessions_as_working(backed_up_org):
+    day = timezone.now()
+    make_session(backed_up_org, creation_time=day, state="working", result="success")
+    make_session(backed_up_org, creation_time=day, state="working", result="")
+    make_session(backed_up_org, creation_time=day, result="success")
+    rows = selectors.session_activity(since=day - timedelta(days=1), field="result")
+    assert {value: count for _, value, count in rows} == {"working": 2, "success": 1}
+
+
+def test_events_come_oldest_or_newest_first(backed_up_org):
+    session = make_session(backed_up_org)
+    for order in (0, 2, 1):
+        session.events.create(upstream_id=uuid.uuid4(), order=order, title=f"event {order}", fetched_at=timezone.now())
+    assert [e.order for e in selectors.restore_session_events(session=session)] == [0, 1, 2]
+    assert [e.order for e in selectors.restore_session_events(session=session, newest_first=True)] == [2, 1, 0]
+
+
+@pytest.fixture
+def other_tenant(other_org):
+    from django.contrib.auth import get_user_model
+
+    from sessions_app.models import UserProfile
+
+    user = get_user_model().objects.create_user("tenant:restore@fabrikam.example")
+    UserProfile.objects.create(user=user, tenant_organization=other_org)
+    return user
+
+
+def test_on_behalf_candidates_are_people_who_start_sessions_themselves(
+        helpdesk, operator, exchange_operator, auditor, admin_user, nobody, tenant, other_tenant, backed_up_org):
+    from django.contrib.auth.models import Group
+
+    also_auditor = make_user("otto", Role.OPERATOR, grants=[(backed_up_org, "")])
+    also_auditor.groups.add(Group.objects.get(name=Role.AUDITOR.value))  # the stronger role decides
+    gone = make_user("gone", Role.OPERATOR, grants=[(backed_up_org, "")])
+    gone.is_active = False
+    gone.save()
+
+    anywhere = selectors.on_behalf_candidates(user=helpdesk)
+    here = selectors.on_behalf_candidates(user=helpdesk, organization=backed_up_org)
+
+    assert [u.username for u in anywhere] == ["olivia", "oscar", "tenant:restore@contoso.example",
+                                              "tenant:restore@fabrikam.example"]
+    assert [u.username for u in here] == ["olivia", "tenant:restore@contoso.example"]
+    assert [u.username for u in selectors.on_behalf_candidates(user=admin_user, organization=backed_up_org)] == [
+        "olivia", "tenant:restore@contoso.example"]
+
+
+@pytest.mark.parametrize("who", ["operator", "auditor", "tenant", "nobody"])
+def test_roles_that_may_not_act_on_behalf_have_no_candidates(request, backed_up_org, who):
+    assert selectors.on_behalf_candidates(user=request.getfixturevalue(who), organization=backed_up_org) is None
+
+
+def test_on_behalf_allowed_never_for_oneself(helpdesk, operator, backed_up_org, other_org):
+    assert selectors.on_behalf_allowed(user=helpdesk, organization=backed_up_org, person=operator)
+    assert not selectors.on_behalf_allowed(user=helpdesk, organization=backed_up_org, person=helpdesk)
+    assert not selectors.on_behalf_allowed(user=helpdesk, organization=other_org, person=operator)
+    assert not selectors.on_behalf_allowed(user=operator, organization=backed_up_org, person=operator)
+
+
+@pytest.mark.parametrize(("requested", "latest", "no_data"), [
+    (timedelta(days=-3), False, True),
+    (timedelta(days=3), False, False),
+    (None, True, False),
+], ids=["before-first-backup", "after-first-backup", "latest"])
+def test_a_session_before_the_first_backup_holds_no_data(backed_up_org, requested, latest, no_data):
+    moment = backed_up_org.first_backup + requested if requested is not None else None
+    session = make_session(backed_up_org, requested_point_in_time=moment, requested_latest=latest,
+                           upstream_point_in_time=moment)
+    assert selectors.restore_session_holds_no_data(session=session) is no_data
+
+
+def test_a_session_of_an_unknown_organization_is_not_called_empty(db):
+    session = make_session(None, requested_point_in_time=datetime(2001, 1, 1, tzinfo=dt_timezone.utc))
+    assert selectors.restore_session_holds_no_data(session=session) is False

@@ -77,6 +77,22 @@ def test_sessions_stopped_upstream_are_updated(history, operator, backed_up_org)
     assert session.origin == SessionOrigin.PORTAL and session.reason == "r"
 
 
+def test_a_session_that_ended_since_the_last_sync_gets_its_closing_events(history, operator, backed_up_org):
+    session = restore_sessions.restore_session_start(actor=operator, key=str(uuid.uuid4()), organization=backed_up_org,
+                                                     workload="onedrive", reason="r")
+    history.advance_clock(5.5)
+    sync.restore_sessions_sync()
+    assert "Running" in set(session.events.values_list("status", flat=True))
+    upstream.get_client().stop_restore_session(str(session.upstream_id))
+    sync.restore_sessions_sync()
+    session.refresh_from_db()
+    assert session.state == "stopped" and session.result == "success"
+    events = session.events.order_by("order")
+    assert events.last().title == "Restore session stopped"
+    assert "Running" not in set(events.values_list("status", flat=True))
+    assert restore_sessions.events_complete(session=session)
+
+
 def test_sessions_vb365_forgot_stay_marked_after_a_full_run(history):
     sync.restore_sessions_sync(with_events=False)
     ghost = RestoreSession.objects.first()
@@ -175,3 +191,28 @@ def test_sync_while_sessions_start_loses_and_duplicates_nothing(fresh_sim, opera
         assert row.origin == SessionOrigin.PORTAL and row.reason == session.reason and row.requested_by == operator
     upstream_ids = [str(dto.id) for dto in upstream.get_client().iter_restore_sessions()]
     assert RestoreSession.objects.count() == len(set(upstream_ids)) == len(upstream_ids)
+
+
+@pytest.mark.parametrize("version", [1, 8])
+def test_a_running_sync_records_its_progress_page_by_page(history, settings, monkeypatch, version):
+    settings.VB365_API_VERSION = version
+    monkeypatch.setattr(sync, "PAGE_SIZE", 6)
+    recorded = []
+
+    def watch(step: sync.SyncProgress) -> None:
+        if step.page_read:
+            # What the operations page would read at this moment, while the run is still going.
+            run = SyncRun.objects.get(status=SyncRun.Status.RUNNING)
+            recorded.append((run.pages_read, run.seen, run.sessions_expected, step.pages, step.sessions, step.expected))
+
+    result = sync.restore_sessions_sync(full=True, with_events=False, progress=watch)
+    assert len(recorded) >= 3
+    assert [row[0] for row in recorded] == list(range(1, len(recorded) + 1))
+    seen = [row[1] for row in recorded]
+    assert seen == sorted(set(seen)) and seen[0] == 6 and seen[-1] == result.seen
+    assert all(row[0:3] == row[3:6] for row in recorded)
+    # A v1 server lists the whole collection at once, so the total is known; v8 pages do not carry one.
+    expected_total = result.seen if version == 1 else None
+    assert {row[2] for row in recorded} == {expected_total}
+    finished = SyncRun.objects.get(pk=result.run_id)
+    assert (finished.pages_read, finished.sessions_expected) == (len(recorded), expected_total)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.test import RequestFactory
+from django.utils import timezone
 
 from sessions_app import exceptions, selectors
 from sessions_app.models import AuditAction, AuditEvent, Organization, Role
@@ -135,3 +137,64 @@ def test_signing_in_again_reuses_the_tenant_user(upstream, tenant_org):
     second = sign_in(tenant_org).user
     assert first.pk == second.pk and not second.has_usable_password()
     assert Organization.objects.filter(upstream_id=tenant_org["id"]).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_sign_in_ends_8_hours_on_whatever_refreshes_happen(upstream, sim, tenant_org):
+    upstream(8)
+    signed_in = sign_in(tenant_org)
+    store = tenants.TenantTokenStore(signed_in.user.pk)
+    assert timedelta(hours=7, minutes=59) < signed_in.ends_at - timezone.now() <= timedelta(hours=8)
+    assert abs((store.ends_at() - signed_in.ends_at).total_seconds()) < 1
+    before = store.load()
+    sim.expire_tokens()
+    client_of(signed_in.user).get_own_organization()
+    assert store.load().access_token != before.access_token
+    assert abs((store.ends_at() - signed_in.ends_at).total_seconds()) < 1
+
+
+@pytest.mark.django_db
+def test_a_refresh_finishing_after_sign_out_does_not_sign_the_tenant_in_again(upstream, tenant_org):
+    upstream(8)
+    user = sign_in(tenant_org).user
+    store = tenants.TenantTokenStore(user.pk)
+    token = store.load()
+    tenants.tenant_sign_out(user=user)
+    store.save(token)
+    assert store.load() is None and not tenants.tenant_sign_in_alive(user=user)
+
+
+@pytest.mark.django_db
+def test_sign_out_revokes_the_tenants_api_tokens_and_audits_it(upstream, tenant_org):
+    upstream(8)
+    signed_in = sign_in(tenant_org)
+    issued = tenants.tenant_api_token_create(sign_in=signed_in)
+    assert issued.token.expires_at == signed_in.ends_at
+    tenants.tenant_sign_out(user=signed_in.user)
+    issued.token.refresh_from_db()
+    assert issued.token.revoked_at is not None
+    revoke = AuditEvent.objects.get(action=AuditAction.TOKEN_REVOKE)
+    assert revoke.details == {"user": signed_in.user.get_username(), "token": issued.token.prefix,
+                              "kind": "tenant", "expires_at": issued.token.expires_at.isoformat(), "why": "sign-out"}
+
+
+@pytest.mark.django_db
+def test_vb365_refusing_the_tenant_ends_the_sign_in(upstream, sim, tenant_org):
+    upstream(8)
+    user = sign_in(tenant_org).user
+    assert tenants.tenant_sign_in_alive(user=user)
+    sim.fault(status=401, path="(?i)/v8/organization$")
+    with pytest.raises(errors.UpstreamAuthError):
+        client_of(user).get_own_organization()
+    assert tenants.TenantTokenStore(user.pk).load() is None
+    assert not tenants.tenant_sign_in_alive(user=user)
+
+
+@pytest.mark.django_db
+def test_vb365_forbidding_one_operation_ends_nothing(upstream, sim, tenant_org):
+    upstream(8)
+    user = sign_in(tenant_org).user
+    sim.fault(status=403, path="(?i)/v8/organization$")
+    with pytest.raises(errors.UpstreamAuthError):
+        client_of(user).get_own_organization()
+    assert tenants.tenant_sign_in_alive(user=user)

@@ -148,6 +148,68 @@ def test_a_fresh_token_outlives_a_flushed_shared_cache_without_a_new_grant(stub,
     assert stub.calls("GET")[-1].headers["Authorization"] == "Bearer at-1"
 
 
+def _cached_token_entry() -> Any:
+    from django.core.cache import cache
+
+    return cache.get(auth.CacheTokenStore(make_config().cache_namespace)._key)
+
+
+def test_the_shared_cache_holds_the_token_sealed_and_the_client_still_uses_it(stub, make_client):
+    stub.token(access="at-visible-1", refresh="rt-visible-1")
+    stub.on("GET", f"/v8/RestoreSessions/{SESSION_ID}", Reply(200, session_payload()), repeat=True)
+    make_client().get_restore_session(SESSION_ID)
+
+    raw = _cached_token_entry()
+    make_client().get_restore_session(SESSION_ID)  # another worker: reads the sealed entry
+
+    assert isinstance(raw, str) and "at-visible-1" not in raw and "rt-visible-1" not in raw
+    assert len(stub.calls("POST", "/v8/Token")) == 1
+    assert [r.headers["Authorization"] for r in stub.calls("GET")] == ["Bearer at-visible-1"] * 2
+
+
+def test_after_a_secret_key_change_the_cached_token_is_a_miss_and_a_new_grant_follows(stub, make_client,
+                                                                                       settings):
+    stub.token(access="at-1", refresh="rt-1").token(access="at-2", refresh="rt-2")
+    stub.on("GET", f"/v8/RestoreSessions/{SESSION_ID}", Reply(200, session_payload()), repeat=True)
+    make_client().get_restore_session(SESSION_ID)
+
+    settings.SECRET_KEY = "a-rotated-secret-key-without-fallbacks"
+    make_client().get_restore_session(SESSION_ID)
+
+    assert [r.form["grant_type"] for r in stub.calls("POST", "/v8/Token")] == ["password", "password"]
+    assert stub.calls("GET")[-1].headers["Authorization"] == "Bearer at-2"
+
+
+def test_a_rotated_secret_key_still_opens_tokens_sealed_with_a_fallback_key(stub, make_client, settings):
+    stub.token(access="at-1", refresh="rt-1")
+    stub.on("GET", f"/v8/RestoreSessions/{SESSION_ID}", Reply(200, session_payload()), repeat=True)
+    make_client().get_restore_session(SESSION_ID)
+
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-rotated-secret-key"
+    make_client().get_restore_session(SESSION_ID)
+
+    assert len(stub.calls("POST", "/v8/Token")) == 1
+
+
+@pytest.mark.parametrize("entry", [
+    {"access_token": "at-plain", "refresh_token": "rt-plain", "expires_at": 4102444800.0},
+    "not-a-sealed-token",
+    12345,
+])
+def test_an_unreadable_cached_token_is_a_miss_not_an_error(stub, make_client, entry):
+    from django.core.cache import cache
+
+    stub.token(access="at-granted")
+    stub.on("GET", f"/v8/RestoreSessions/{SESSION_ID}", Reply(200, session_payload()), repeat=True)
+    cache.set(auth.CacheTokenStore(make_config().cache_namespace)._key, entry)
+
+    make_client().get_restore_session(SESSION_ID)
+
+    assert len(stub.calls("POST", "/v8/Token")) == 1
+    assert stub.calls("GET")[-1].headers["Authorization"] == "Bearer at-granted"
+
+
 def test_after_a_401_a_token_another_worker_renewed_is_used_without_another_grant(stub, make_client):
     stub.token(access="at-1", refresh="rt-1").token(access="at-2", refresh="rt-2")
     ok, expired = Reply(200, session_payload()), Reply(401, {"message": "expired"})
@@ -529,6 +591,32 @@ def test_iteration_without_links_stops_on_a_short_page(stub, make_client):
 
     assert len(found) == 3
     assert len(stub.calls("GET")) == 2
+
+
+@pytest.mark.parametrize(("total_count", "reported"), [(3, [3]), (None, []), ("many", []), ("absent", [])])
+def test_session_pages_report_the_total_once_where_a_v6_page_gives_it(stub, make_client, total_count, reported):
+    v6_sessions = [session_payload(6, id=f"00000000-0000-0000-0000-{i:012d}") for i in range(3)]
+    first = page(v6_sessions[:2], limit=2, next_href="/v6/RestoreSessions?offset=2&limit=2")
+    second = page(v6_sessions[2:], offset=2, limit=2)
+    if total_count != "absent":
+        first["totalCount"] = second["totalCount"] = total_count
+    stub.token(6).on("GET", "/v6/RestoreSessions", Reply(200, first), Reply(200, second))
+    totals: list[int] = []
+
+    pages = list(make_client(6).iter_restore_session_pages(page_size=2, on_total=totals.append))
+
+    assert [len(p) for p in pages] == [2, 1]
+    assert totals == reported
+
+
+def test_a_v1_session_array_reports_its_length_as_the_total(stub, make_client):
+    v1_sessions = [session_payload(1, id=f"00000000-0000-0000-0000-{i:012d}") for i in range(5)]
+    stub.token(1).on("GET", "/v1/RestoreSessions", Reply(200, v1_sessions), repeat=True)
+    totals: list[int] = []
+
+    pages = list(make_client(1).iter_restore_session_pages(page_size=2, on_total=totals.append))
+
+    assert [len(p) for p in pages] == [2, 2, 1] and totals == [5]
 
 
 def test_list_restore_sessions_reports_more_pages_from_the_next_link(stub, make_client):

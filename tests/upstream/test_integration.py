@@ -5,8 +5,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+import requests
+from django.core.cache import cache
 
 from sessions_app.upstream import errors
+from sessions_app.upstream.auth import CacheTokenStore
 from sessions_app.upstream.client import UpstreamClient, get_client
 from sessions_app.upstream.config import upstream_config_from_settings
 from sessions_app.upstream.wire import ALL_WORKLOADS
@@ -139,6 +142,24 @@ def test_one_token_grant_serves_many_calls_and_clients(upstream):
     assert _delta(before, after, "POST /v8/Token") == 1
 
 
+def test_the_cached_service_account_token_is_sealed_and_useless_as_a_bearer(upstream):
+    sim = upstream(8)
+    config = upstream_config_from_settings()
+    UpstreamClient(config).list_organizations()
+    store = CacheTokenStore(config.cache_namespace)
+
+    raw = cache.get(store._key)
+    token = store.load()
+
+    assert token is not None and token.is_fresh()
+    assert isinstance(raw, str)
+    assert token.access_token not in raw and token.refresh_token not in raw
+    with_raw = requests.get(f"{sim.url}/v8/Organizations", headers={"Authorization": f"Bearer {raw}"}, timeout=5)
+    with_token = requests.get(f"{sim.url}/v8/Organizations",
+                              headers={"Authorization": f"Bearer {token.access_token}"}, timeout=5)
+    assert (with_raw.status_code, with_token.status_code) == (401, 200)
+
+
 def test_expired_token_mid_flow_is_renewed_and_the_call_succeeds(upstream):
     sim = upstream(8)
     client = get_client()
@@ -251,3 +272,22 @@ def test_start_time_filter_from_v4_only_returns_recent_sessions(upstream):
 
     assert started.id in [s.id for s in recent]
     assert all(s.creation_time >= _now() - timedelta(minutes=6) for s in recent)
+
+
+@pytest.mark.parametrize("version", [6, 7, 8])
+def test_fields_the_simulator_leaves_out_read_as_blank(upstream, version):
+    # vb365_sim leaves out what the v6-v8 schemas do not let be null: no reason, no item on the session's own
+    # events, no target on a View, scopeName "" without a scope.
+    sim = upstream(version)
+    client = get_client()
+    started = _start(client, sim.organization(backed_up=True))
+    client.stop_restore_session(started.id)
+
+    fetched = client.get_restore_session(started.id)
+    events = list(client.iter_restore_session_events(started.id))
+
+    assert (fetched.scope_name, fetched.reason, fetched.state) == ("", "", "stopped")
+    assert fetched.client_host == "127.0.0.1"
+    first, last = events[0], events[-1]
+    assert (first.title, last.title) == ("Restore session started", "Restore session stopped")
+    assert (first.item_name, first.item_type, first.item_size_bytes, first.source, first.target) == ("", "", None, "", "")

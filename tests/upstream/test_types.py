@@ -1,6 +1,7 @@
 """DTO parsing at the boundary: every fixture, dates, booleans, enums, collection envelopes."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -309,3 +310,147 @@ def test_unwrap_collection_page_without_links_continues_only_when_full(count, li
 def test_unwrap_collection_rejects_other_shapes(payload):
     with pytest.raises(UpstreamBadResponse, match="restore session list"):
         types.unwrap_collection(payload, what="restore session")
+
+
+# -- null, "" and a missing field are the same -------------------------------------------------------------------
+# Veeam's v6-v8 schemas leave most strings non-nullable (the simulator leaves them out), older servers and other
+# builds send null or "": the portal reads all three alike (CONTRACT.md "Nullability").
+
+ABSENT_FORMS = ["null", "empty", "missing"]
+
+
+def _with_absent(payload: dict[str, Any], keys: tuple[str, ...], form: str) -> dict[str, Any]:
+    out = {k: v for k, v in payload.items() if form != "missing" or k not in keys}
+    if form != "missing":
+        out.update({k: None if form == "null" else "" for k in keys})
+    return out
+
+
+SESSION_OPTIONAL = ("name", "organization", "endTime", "initiatedBy", "details", "scopeName", "clientHost", "reason",
+                    "eTag", "result")
+
+
+@pytest.mark.parametrize("form", ABSENT_FORMS)
+def test_restore_session_reads_null_empty_and_missing_alike(form):
+    payload = _with_absent(load_fixture("restore_session_v8.json"), SESSION_OPTIONAL, form)
+
+    session = types.RestoreSessionDTO.from_api(payload)
+
+    assert (session.name, session.organization_name, session.initiated_by, session.details) == ("", "", "", "")
+    assert (session.scope_name, session.client_host, session.reason, session.result) == ("", "", "", "")
+    assert session.end_time is None and session.etag is None
+    assert session.workload == "teams" and session.state == "working"
+
+
+EVENT_OPTIONAL = ("itemName", "itemType", "itemSizeBytes", "source", "target", "endTime", "duration", "title", "type")
+
+
+@pytest.mark.parametrize("form", ABSENT_FORMS)
+def test_event_reads_null_empty_and_missing_alike(form):
+    item_event = load_fixture("restore_session_events_page.json")["results"][1]
+
+    event = types.RestoreSessionEventDTO.from_api(_with_absent(item_event, EVENT_OPTIONAL, form))
+
+    assert (event.item_name, event.item_type, event.source, event.target, event.duration) == ("", "", "", "", "")
+    assert event.item_size_bytes is None and event.end_time is None
+    assert (event.type, event.title, event.message, event.order) == ("None", "", "Saving Quarterly report.docx", 1)
+
+
+@pytest.mark.parametrize("form", ABSENT_FORMS)
+def test_restore_point_reads_null_empty_and_missing_alike(form):
+    point = load_fixture("restore_points_v6.json")[0]
+
+    parsed = types.RestorePointDTO.from_api(_with_absent(point, ("retrievalId", "organizationId", "isTeams"), form))
+
+    assert parsed.organization_id == "" and parsed.id == "1a2b3c4d-0001"
+    assert parsed.workloads == ("exchange", "onedrive")
+
+
+@pytest.mark.parametrize("form", ABSENT_FORMS)
+def test_organization_reads_null_empty_and_missing_alike(form):
+    org = load_fixture("organizations_v1.json")[0]
+
+    parsed = types.OrganizationDTO.from_api(_with_absent(org, ("firstBackuptime", "lastBackuptime", "isBackedup"), form))
+
+    assert parsed.first_backup is None and parsed.last_backup is None and parsed.is_backed_up is False
+
+
+@pytest.mark.parametrize("form", ["null", "empty"])
+@pytest.mark.parametrize("key", ["id", "creationTime", "state", "type"])
+def test_a_required_session_field_null_or_empty_is_named_like_a_missing_one(key, form):
+    payload = _with_absent(load_fixture("restore_session_v8.json"), (key,), form)
+
+    with pytest.raises(UpstreamBadResponse, match=key):
+        types.RestoreSessionDTO.from_api(payload)
+
+
+# -- token times: RFC-1123 (OWIN, the simulator) or ISO-8601 (the OpenAPI date-time) ---------------------------
+
+
+@pytest.mark.parametrize("text", ["Mon, 14 Oct 2019 06:53:32 GMT", "Mon, 14 Oct 2019 06:53:32 +0000",
+                                  "Mon, 14 Oct 2019 06:53:32", "2019-10-14T06:53:32Z", "2019-10-14T06:53:32.0000000Z",
+                                  "2019-10-14T08:53:32+02:00", "2019-10-14T06:53:32"])
+def test_token_times_read_rfc_1123_and_iso_8601(text):
+    parsed = types.parse_token_time(text, key=".expires")
+
+    assert parsed == datetime(2019, 10, 14, 6, 53, 32, tzinfo=timezone.utc)
+    assert parsed.tzinfo == timezone.utc
+
+
+@pytest.mark.parametrize("empty", [None, ""])
+def test_token_times_keep_absent_values_absent(empty):
+    assert types.parse_token_time(empty, key=".issued") is None
+
+
+@pytest.mark.parametrize("bad", ["Mon, 99 Foo 2019 06:53:32 GMT", "tomorrow", 1571035412])
+def test_token_times_reject_unreadable_values_naming_the_key(bad):
+    with pytest.raises(UpstreamBadResponse, match=r"\.expires"):
+        types.parse_token_time(bad, key=".expires")
+
+
+def _grant(**times: Any) -> dict[str, Any]:
+    payload = {k: v for k, v in load_fixture("token_response.json").items() if k not in (".issued", ".expires")}
+    payload.pop("expires_in")
+    return {**payload, **times}
+
+
+@pytest.mark.parametrize(("issued", "expires"), [
+    ("Mon, 14 Oct 2019 05:53:32 GMT", "Mon, 14 Oct 2019 06:23:32 GMT"),
+    ("2019-10-14T05:53:32Z", "2019-10-14T06:23:32.0000000Z"),
+    ("2019-10-14T07:53:32+02:00", "Mon, 14 Oct 2019 06:23:32 GMT"),
+])
+def test_a_token_without_expires_in_lives_from_issued_to_expires(issued, expires):
+    from sessions_app.upstream.auth import Token
+
+    before = time.time()
+    token = Token.from_grant(_grant(**{".issued": issued, ".expires": expires}))
+
+    # 30 minutes by the server's own clock, counted from now (the dates are years old: skew does not matter).
+    assert before + 1800 <= token.expires_at <= time.time() + 1800
+
+
+def test_a_token_without_expires_in_or_times_lives_the_default_hour():
+    from sessions_app.upstream.auth import Token
+
+    before = time.time()
+    token = Token.from_grant(_grant())
+
+    assert before + 3600 <= token.expires_at <= time.time() + 3600
+
+
+def test_expires_in_wins_and_iso_times_beside_it_are_accepted():
+    from sessions_app.upstream.auth import Token
+
+    payload = {**load_fixture("token_response.json"), ".issued": "2019-10-14T05:53:32Z",
+               ".expires": "2019-10-14T05:54:32Z"}
+    before = time.time()
+    token = Token.from_grant(payload)
+
+    assert before + 3600 <= token.expires_at <= time.time() + 3600
+
+
+def test_an_unreadable_expires_without_expires_in_is_a_bad_response():
+    from sessions_app.upstream.auth import Token
+
+    with pytest.raises(UpstreamBadResponse, match=r"\.expires"):
+        Token.from_grant(_grant(**{".issued": "Mon, 14 Oct 2019 05:53:32 GMT", ".expires": "soon"}))

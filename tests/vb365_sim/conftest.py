@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from vb365_sim import serve_in_thread
+from vb365_sim import SimClock, serve_in_thread
 
 VERSIONS = [1, 2, 3, 4, 5, 6, 7, 8]
 FAMILY = {1: "v1", 2: "v2", 3: "v3", 4: "v4", 5: "v5", 6: "v6", 7: "v7", 8: "v8"}
@@ -76,6 +76,16 @@ class SimClient:
         assert r.status_code == 200, r.text
         return str(r.json()["access_token"])
 
+    # --- control plane ---
+    def reset(self) -> None:
+        """The simulator as it started (``POST /_sim/reset``); tokens granted before are gone."""
+        self.http.post(f"{self.base}/_sim/reset", timeout=10).raise_for_status()
+        self._tokens.clear()
+
+    def advance_clock(self, seconds: float) -> None:
+        r = self.http.post(f"{self.base}/_sim/clock", json={"advance_seconds": seconds}, timeout=10)
+        r.raise_for_status()
+
     def headers(self, version: int, who: str = "admin") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(version, who)}"}
 
@@ -110,6 +120,18 @@ class SimClient:
             return self.post(version, f"/RestoreSessions/{session_id}/Action", who=who, token=token, json={"stop": None})
         return self.post(version, f"/RestoreSessions/{session_id}/Stop", who=who, token=token)
 
+    def browse(self, version: int, session_type: str, org_id: str | None = None, **options: Any) -> str:
+        """Start a session of ``session_type`` on ``org_id`` (the tenant org by default); return the path
+        prefix ``/RestoreSessions/<id>`` its browse paths hang from."""
+        r = self.explore(version, org_id or self.tenant_org()["id"], type=session_type, **options)
+        assert r.status_code == 201, r.text
+        return f"/RestoreSessions/{r.json()['id']}"
+
+    def follow(self, version: int, href: str, who: str = "admin", method: str = "GET", **kw: Any) -> requests.Response:
+        """Call a ``_links`` href: absolute (v1-v5) or server-relative (v6+)."""
+        url = href if href.startswith("http") else f"{self.base}{href}"
+        return self.http.request(method, url, headers=self.headers(version, who), timeout=30, **kw)
+
     def all_sessions(self, version: int = 8, who: str = "admin", token: str | None = None, **params: Any) -> list[dict[str, Any]]:
         r = self.get(version, "/RestoreSessions", who=who, token=token, params={"limit": 10000, **params})
         assert r.status_code == 200, r.text
@@ -117,8 +139,7 @@ class SimClient:
 
 
 @pytest.fixture(scope="module")
-def sim() -> Iterator[SimClient]:
-    """A simulator shared by the tests of one module (seed 1, 200 history sessions)."""
+def _module_sim() -> Iterator[SimClient]:
     with serve_in_thread(seed=1, sessions=200) as base:
         client = SimClient(base)
         yield client
@@ -126,9 +147,24 @@ def sim() -> Iterator[SimClient]:
 
 
 @pytest.fixture
-def fresh_sim() -> Iterator[SimClient]:
-    """A simulator of its own, for tests that change global state (faults, token expiry, stats)."""
-    with serve_in_thread(seed=7, sessions=40, event_interval_s=0.2) as base:
+def sim(_module_sim: SimClient) -> SimClient:
+    """A simulator (seed 1, 200 history sessions) reset to its start state for each test, so no test sees
+    what another started, stopped, granted, faulted or how far it moved the clock."""
+    _module_sim.reset()
+    return _module_sim
+
+
+@pytest.fixture
+def sim_clock() -> SimClock:
+    """A clock standing still at the present until the test advances it."""
+    return SimClock.frozen()
+
+
+@pytest.fixture
+def fresh_sim(sim_clock: SimClock) -> Iterator[SimClient]:
+    """A simulator of its own on ``sim_clock`` (a live session's item event every 0.2 s of that clock),
+    for tests that read counters from zero or move time."""
+    with serve_in_thread(seed=7, sessions=40, event_interval_s=0.2, clock=sim_clock) as base:
         client = SimClient(base)
         yield client
         client.http.close()

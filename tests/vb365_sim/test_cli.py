@@ -89,8 +89,35 @@ def test_cli_help_lists_every_flag() -> None:
 
     for flag in ("--host", "--port", "--tls", "--seed", "--sessions", "--latency-ms", "--token-ttl", "--admin-user",
                  "--admin-password", "--fault-status", "--fault-rate", "--fault-path", "--fault-malformed",
-                 "--fault-drop", "--fault-down"):
+                 "--fault-drop", "--fault-down", "--content", "--browse-item-latency-us", "--fault-cut-body",
+                 "--export-bytes-per-second", "--export-prepare-seconds-per-gib", "--restore-item-real-seconds",
+                 "--restore-item-sim-seconds", "--no-outlook"):
         assert flag in out
+
+
+def test_cli_content_flag_sizes_the_tenants() -> None:
+    with run_cli("--sessions", "5", "--content", "medium") as (base, banner):
+        token = requests.post(f"{base}/v7/Token", data={"grant_type": "password", "username": "admin",
+                                                        "password": "admin"}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        org = requests.get(f"{base}/_sim/info").json()["organizations"][0]["id"]
+        sid = requests.post(f"{base}/v7/Organizations/{org}/explore", json={"type": "Vex"}, headers=headers).json()["id"]
+        page = requests.get(f"{base}/v7/RestoreSessions/{sid}/organization/mailboxes", params={"limit": 1},
+                            headers=headers).json()
+
+    assert "medium content" in banner
+    assert page["totalCount"] > 300
+
+
+def test_cli_restore_knobs_start_the_run_time_knobs() -> None:
+    with run_cli("--sessions", "5", "--no-outlook", "--export-bytes-per-second", "1000000",
+                 "--restore-item-sim-seconds", "2", "--fault-cut-body", "--fault-path", "exportToPst") as (base, _):
+        knobs = requests.get(f"{base}/_sim/restore-knobs").json()
+        faults = requests.get(f"{base}/_sim/faults").json()["faults"]
+
+    assert knobs["outlook_installed"] is False and knobs["bytes_per_second"] == 1_000_000
+    assert knobs["item_sim_seconds"] == 2
+    assert faults == [dict(faults[0], cut_body=True, path="exportToPst")]
 
 
 def test_cli_rejects_an_invalid_fault() -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 
 import requests
 
 from tests.vb365_sim.conftest import SimClient
 from vb365_sim import serve_in_thread
+from vb365_sim.faults import FaultRule
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+ISO_Z_FRACTION = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
 def test_info_shape(sim: SimClient) -> None:
@@ -101,3 +104,66 @@ def test_same_seed_same_data_other_seed_other_data() -> None:
 
 def test_unknown_control_endpoint_is_404(sim: SimClient) -> None:
     assert requests.get(f"{sim.base}/_sim/nope").status_code == 404
+
+
+def test_reset_puts_the_simulator_back_as_it_started(sim: SimClient) -> None:
+    history = sim.all_sessions(8)
+    working = next(s for s in history if s["state"] == "Working")
+    old_token = sim.token(8)
+    started = sim.explore(8, sim.tenant_org()["id"]).json()["id"]
+    sim.stop(8, working["id"])
+    requests.post(f"{sim.base}/_sim/faults", json={"status": 500, "path": "ServiceInstance"})
+    sim.advance_clock(7200)
+
+    r = requests.post(f"{sim.base}/_sim/reset")
+
+    assert r.status_code == 204
+    assert sim.get(8, "/RestoreSessions", token=old_token).status_code == 401
+    sim.reset()  # forget the client's cached token too
+    assert sim.all_sessions(8) == history
+    stats = requests.get(f"{sim.base}/_sim/stats").json()
+    assert stats["token_grants"] == 1 and set(stats["requests"]) == {"POST /v8/Token", "GET /v8/RestoreSessions"}
+    assert sim.get(8, f"/RestoreSessions/{started}").status_code == 404
+    assert sim.get(8, "/ServiceInstance").status_code == 200
+    assert requests.get(f"{sim.base}/_sim/faults").json() == {"faults": []}
+    assert requests.get(f"{sim.base}/_sim/clock").json()["offset_seconds"] == 0
+    assert sim.explore(8, sim.tenant_org()["id"]).json()["id"] != started  # ids are never handed out twice
+
+
+def test_reset_keeps_the_fault_rules_given_at_start() -> None:
+    rule = FaultRule(status=503, path="ServiceInstance")
+    with serve_in_thread(sessions=1, faults=[rule]) as base:
+        requests.post(f"{base}/_sim/faults", json={"status": 500, "path": "Health"})
+
+        requests.post(f"{base}/_sim/reset")
+        faults = requests.get(f"{base}/_sim/faults").json()["faults"]
+
+    assert faults == [rule.to_json()]
+
+
+def test_the_clock_moves_forward_through_the_control_plane(sim: SimClient) -> None:
+    before = requests.get(f"{sim.base}/_sim/clock").json()
+
+    moved = requests.post(f"{sim.base}/_sim/clock", json={"advance_seconds": 90})
+    backwards = requests.post(f"{sim.base}/_sim/clock", json={"advance_seconds": -1})
+    garbage = requests.post(f"{sim.base}/_sim/clock", json={"advance": "soon"})
+
+    assert before["offset_seconds"] == 0 and ISO_Z_FRACTION.match(before["now"])
+    assert moved.status_code == 200 and moved.json()["offset_seconds"] == 90
+    assert moved.json()["now"] >= _iso_plus(before["now"], 90)
+    assert backwards.status_code == 400 and garbage.status_code == 400
+    assert requests.get(f"{sim.base}/_sim/clock").json()["offset_seconds"] == 90
+
+
+def test_sessions_started_after_a_clock_move_are_dated_by_it(sim: SimClient) -> None:
+    sim.advance_clock(30 * 86_400)
+
+    created = sim.explore(8, sim.tenant_org()["id"]).json()["creationTime"]
+
+    assert created >= _iso_plus(requests.get(f"{sim.base}/_sim/clock").json()["now"], -5)
+    assert created > (datetime.now(timezone.utc) + timedelta(days=29)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _iso_plus(iso: str, seconds: float) -> str:
+    moved = datetime.strptime(iso[:19], "%Y-%m-%dT%H:%M:%S") + timedelta(seconds=seconds)
+    return moved.strftime("%Y-%m-%dT%H:%M:%S")

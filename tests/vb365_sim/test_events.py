@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.vb365_sim.conftest import SimClient
+from vb365_sim import SimClock
 
 V2_FIELDS = {"id", "type", "status", "startTime", "duration", "title", "message", "order", "_links"}
-V6_FIELDS = V2_FIELDS | {"itemName", "itemType", "itemSizeBytes", "source", "target"}
-V8_FIELDS = V6_FIELDS | {"organizationId", "backedUpOrganizationId", "userId", "groupId", "siteId", "teamId"}
+ITEM_FIELDS = {"itemName", "itemType", "itemSizeBytes", "source", "target"}
+V8_IDS = {"organizationId", "backedUpOrganizationId", "userId", "groupId", "siteId", "teamId"}
 
 
 def _stopped_with_items(sim: SimClient, version: int) -> tuple[str, list[dict]]:
@@ -29,11 +28,16 @@ def test_v1_has_no_events_endpoint(sim: SimClient) -> None:
     assert sim.get(1, f"/RestoreSessions/{sid}/Events").status_code == 404
 
 
-@pytest.mark.parametrize(("version", "fields"), [(2, V2_FIELDS), (5, V2_FIELDS), (6, V6_FIELDS), (7, V6_FIELDS), (8, V8_FIELDS)])
+@pytest.mark.parametrize(("version", "fields"), [(2, V2_FIELDS), (5, V2_FIELDS), (6, V2_FIELDS), (7, V2_FIELDS),
+                                                (8, V2_FIELDS | V8_IDS)])
 def test_event_fields_per_version(sim: SimClient, version: int, fields: set[str]) -> None:
     sid, events = _stopped_with_items(sim, version)
+    item_fields = ITEM_FIELDS if version >= 6 else set()
 
-    assert all(set(e) - {"endTime"} == fields for e in events)
+    # The session's own events carry no item; a View has no target (never null: vb365_rest_v6.json).
+    assert set(events[0]) - {"endTime"} == set(events[-1]) - {"endTime"} == fields
+    assert all(set(e) - {"endTime"} == fields | item_fields - ({"target"} if e["type"] == "View" else set())
+               for e in events[1:-1])
     assert [e["order"] for e in events] == list(range(len(events)))
     assert events[0]["title"] == "Restore session started" and events[0]["type"] == "None"
     assert events[-1]["title"] == "Restore session stopped"
@@ -72,22 +76,33 @@ def test_events_of_a_hidden_session_are_404(sim: SimClient) -> None:
     assert sim.get(6, f"/RestoreSessions/{other['id']}/Events", who="tenant").status_code == 404
 
 
-def test_live_session_gathers_events_over_time_then_stops(fresh_sim: SimClient) -> None:
-    # fresh_sim emits an item event every 0.2 s.
+def test_live_session_gathers_events_over_time_then_stops(fresh_sim: SimClient, sim_clock: SimClock) -> None:
+    # fresh_sim emits an item event every 0.2 s of its clock, which stands still until advanced.
     sid = fresh_sim.explore(8, fresh_sim.tenant_org()["id"], dateTime="2030-01-01T00:00:00Z").json()["id"]
     early = fresh_sim.get(8, f"/RestoreSessions/{sid}/Events").json()["results"]
 
-    time.sleep(0.9)
+    sim_clock.advance(0.9)
     later = fresh_sim.get(8, f"/RestoreSessions/{sid}/Events").json()["results"]
     fresh_sim.stop(8, sid)
     final = fresh_sim.get(8, f"/RestoreSessions/{sid}/Events").json()["results"]
-    time.sleep(0.3)
+    sim_clock.advance(60)
     after = fresh_sim.get(8, f"/RestoreSessions/{sid}/Events").json()["results"]
 
-    assert len(early) <= 2
-    assert len(later) >= 4
-    assert later[:len(early)][0] == early[0]
+    assert [e["title"] for e in early] == ["Restore session started"]
+    assert len(later) == 5  # started + one item event per 0.2 s in 0.9 s
+    assert later[0] == early[0]
     assert final[-1]["title"] == "Restore session stopped"
-    assert [e["id"] for e in final[:-1]][: len(later) - 1] == [e["id"] for e in later[:-1]]
+    assert [e["id"] for e in final[:-1]] == [e["id"] for e in later]
     assert after == final
     assert all(e["status"] != "Running" for e in final)
+
+
+def test_the_control_plane_clock_moves_live_sessions_forward(sim: SimClient) -> None:
+    sid = sim.explore(8, sim.tenant_org()["id"], dateTime="2030-01-01T00:00:00Z").json()["id"]
+    first = sim.get(8, f"/RestoreSessions/{sid}/Events").json()["results"]
+
+    sim.advance_clock(60)  # sim: an item event every 5 s
+    later = sim.get(8, f"/RestoreSessions/{sid}/Events").json()["results"]
+
+    assert len(first) <= 2
+    assert len(later) >= 12

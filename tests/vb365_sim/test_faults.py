@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -50,6 +51,28 @@ def test_latency_fault_delays_responses(fresh_sim: SimClient) -> None:
 
     assert r.status_code == 200
     assert time.perf_counter() - started >= 0.3
+
+
+def test_answer_delay_processes_the_request_before_the_late_answer(fresh_sim: SimClient) -> None:
+    fresh_sim.token(8)
+    org = fresh_sim.other_org()
+    before = {s["id"] for s in fresh_sim.all_sessions(8)}
+    _fault(fresh_sim, answer_delay_ms=800, path="explore")
+    listed: list[set[str]] = []
+
+    def list_meanwhile() -> None:
+        time.sleep(0.4)
+        listed.append({s["id"] for s in fresh_sim.all_sessions(8)} - before)
+
+    lister = threading.Thread(target=list_meanwhile)
+    lister.start()
+    started = time.perf_counter()
+    r = fresh_sim.post(8, f"/Organizations/{org['id']}/explore", json={"type": "Vex"})
+    lister.join()
+
+    assert r.status_code == 201
+    assert time.perf_counter() - started >= 0.8
+    assert listed == [{r.json()["id"]}]  # listed while its caller still waited
 
 
 def test_rate_applies_the_fault_to_a_fraction_of_requests(fresh_sim: SimClient) -> None:

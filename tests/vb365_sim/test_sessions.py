@@ -8,7 +8,7 @@ from tests.vb365_sim.conftest import VERSIONS, SimClient
 
 BASE_FIELDS = {"id", "type", "creationTime", "state", "result", "_links"}
 V2_FIELDS = BASE_FIELDS | {"name", "organization", "initiatedBy"}
-V6_FIELDS = V2_FIELDS | {"details", "scopeName", "clientHost", "reason"}
+V6_FIELDS = V2_FIELDS | {"details", "scopeName", "clientHost"}
 FIELDS = {1: BASE_FIELDS | {"pointInTime"}, 2: V2_FIELDS, 3: V2_FIELDS, 4: V2_FIELDS, 5: V2_FIELDS,
           6: V6_FIELDS, 7: V6_FIELDS, 8: V6_FIELDS | {"eTag"}}
 
@@ -101,13 +101,18 @@ def test_session_fields_per_version(sim: SimClient, version: int) -> None:
     r = sim.get(version, f"/RestoreSessions/{first['id']}")
 
     assert r.status_code == 200
-    assert r.json() == first
+    one = r.json()
+    assert {k: v for k, v in one.items() if k != "_links"} == {k: v for k, v in first.items() if k != "_links"}
     assert set(first) - {"endTime"} == FIELDS[version]
     self_href = first["_links"]["self"]["href"]
     if version <= 5:
         assert self_href == f"{sim.base}/v{version}/restoresessions/{first['id']}"
     else:
         assert self_href == f"/v{version}/RestoreSessions/{first['id']}"
+    if version >= 6:
+        assert first["scopeName"] == ""  # no scope: "" as in the v6 GET example, never null
+    # Reference: CONTRACT.md §6.2 -- list rows link self and organization only.
+    assert set(first["_links"]) == {"self", "organization"}
 
 
 def test_get_is_case_insensitive_on_path_and_id(sim: SimClient) -> None:
@@ -199,3 +204,35 @@ def test_created_sessions_are_listed_first(sim: SimClient) -> None:
     first = sim.get(8, "/RestoreSessions", params={"limit": 1}).json()["results"][0]
 
     assert first["id"] == created["id"]
+
+
+def _events_href(sim: SimClient, version: int, sid: str) -> str:
+    if version <= 5:
+        return f"{sim.base}/v{version}/restoresessions/{sid}/events"
+    return f"/v{version}/RestoreSessions/{sid}/events"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_get_links_the_events_from_v4(sim: SimClient, version: int) -> None:
+    sid = sim.all_sessions(8)[5]["id"]
+
+    links = sim.get(version, f"/RestoreSessions/{sid}").json()["_links"]
+
+    if version >= 4:
+        assert links["restoreSessionEvents"] == {"href": _events_href(sim, version, sid)}
+        assert set(links) == {"self", "organization", "restoreSessionEvents"}
+    else:
+        assert set(links) == {"self", "organization"}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_start_answer_links_the_events_from_v4(sim: SimClient, version: int) -> None:
+    body = sim.explore(version, sim.tenant_org()["id"], datetime="2024-01-01T00:00:00Z").json()
+
+    links = body["_links"]
+
+    assert ("restoreSessionEvents" in links) == (version >= 4)
+    if version >= 4:
+        assert links["restoreSessionEvents"] == {"href": _events_href(sim, version, body["id"])}
+        followed = links["restoreSessionEvents"]["href"].removeprefix(sim.base).removeprefix(f"/v{version}")
+        assert sim.get(version, followed).json()["results"][0]["title"] == "Restore session started"

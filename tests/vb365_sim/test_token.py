@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from email.utils import parsedate_to_datetime
 
 import pytest
 import requests
 
 from tests.vb365_sim.conftest import VERSIONS, SimClient
-from vb365_sim import serve_in_thread
+from vb365_sim import SimClock, serve_in_thread
 
 TOKEN_KEYS = {"access_token", "refresh_token", "token_type", "expires_in", "userName", ".issued", ".expires"}
 
@@ -115,22 +114,42 @@ def test_missing_or_unknown_bearer_is_401_with_version_error_body(sim: SimClient
     for r in (missing, unknown):
         assert r.status_code == 401
         assert r.json()["message"] == "Authorization has been denied for this request."
-    expected_keys = {"message"} if version <= 6 else {"message", "errorCode"} if version == 7 else {"message", "errorCode", "stackTrace"}
+    # v7's errorCode is left out unless it is ProxyOffline (its only enum value); v8 has it and stackTrace.
+    expected_keys = {"message"} if version <= 7 else {"message", "errorCode", "stackTrace"}
     assert set(unknown.json()) == expected_keys
 
 
-def test_access_token_expires_after_ttl_but_refresh_still_works() -> None:
-    with serve_in_thread(token_ttl=1, sessions=5) as base:
-        sim = SimClient(base)
-        body = sim.grant(8, grant_type="password", username="admin", password="admin").json()
-        assert body["expires_in"] == 1
-        assert sim.get(8, "/RestoreSessions", token=body["access_token"]).status_code == 200
+def test_access_token_expires_after_ttl_but_refresh_still_works(fresh_sim: SimClient, sim_clock: SimClock) -> None:
+    body = fresh_sim.grant(8, grant_type="password", username="admin", password="admin").json()
+    sim_clock.advance(3599)
+    still_valid = fresh_sim.get(8, "/RestoreSessions", token=body["access_token"])
 
-        time.sleep(1.1)
+    sim_clock.advance(1)
 
-        assert sim.get(8, "/RestoreSessions", token=body["access_token"]).status_code == 401
-        refreshed = sim.grant(8, grant_type="refresh_token", refresh_token=body["refresh_token"])
-        assert refreshed.status_code == 200
+    assert still_valid.status_code == 200
+    assert fresh_sim.get(8, "/RestoreSessions", token=body["access_token"]).status_code == 401
+    refreshed = fresh_sim.grant(8, grant_type="refresh_token", refresh_token=body["refresh_token"])
+    assert refreshed.status_code == 200
+    assert fresh_sim.get(8, "/RestoreSessions", token=refreshed.json()["access_token"]).status_code == 200
+
+
+def test_token_times_follow_the_simulator_clock(sim_clock: SimClock) -> None:
+    sim_clock.advance(86_400)
+    with serve_in_thread(token_ttl=60, sessions=1, clock=sim_clock) as base:
+        body = SimClient(base).grant(8, grant_type="password", username="admin", password="admin").json()
+
+    issued = parsedate_to_datetime(body[".issued"]).timestamp()
+    assert body["expires_in"] == 60
+    assert issued == pytest.approx(sim_clock() / 1_000_000, abs=1)
+    assert parsedate_to_datetime(body[".expires"]).timestamp() == pytest.approx(issued + 60, abs=1)
+
+
+def test_the_control_plane_clock_expires_tokens(sim: SimClient) -> None:
+    token = sim.token(8)
+
+    sim.advance_clock(3600)
+
+    assert sim.get(8, "/RestoreSessions", token=token).status_code == 401
 
 
 def test_logout_revokes_the_access_token(sim: SimClient) -> None:

@@ -123,3 +123,16 @@ def signed_in(client: Any) -> Callable[[Any], Any]:
         return client
 
     return sign_in
+
+
+@pytest.fixture
+def tenant_pages(client: Any, tenant_organization: Organization, tenant_credentials: dict[str, str]) -> Any:
+    """Signed in on "Sign in with your Microsoft 365 organization" (VB365 checks the credentials)."""
+    from django.urls import reverse
+
+    response = client.post(reverse("sessions_app:tenant-sign-in"), tenant_credentials)
+    assert response.status_code == 302
+    return client
+
+
+PROVIDER_SECRETS = ("PROVIDER-REASON", "PROVIDER-SCOPE", "INC-PROVIDER-77", "harry", "olivia")

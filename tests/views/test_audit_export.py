@@ -77,4 +77,4 @@ def test_others_get_403_and_an_access_denied_event(signed_in, request, who):
     assert response.status_code == 403
     assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
     denied = AuditEvent.objects.get(action=AuditAction.ACCESS_DENIED, actor_username=user.username)
-    assert denied.outcome == AuditOutcome.DENIED and denied.details == {"page": "audit export"}
+    assert denied.outcome == AuditOutcome.DENIED and denied.details == {"operation": "audit.export", "target": ""}

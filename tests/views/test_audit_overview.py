@@ -1,6 +1,7 @@
 """The audit overview: restore activity of the last 30 days as server-drawn SVG charts."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -36,7 +37,22 @@ def test_shows_five_charts_of_recent_activity(signed_in, request, operator, back
         assert title in text
     assert "olivia: 2" in html
     assert f"{backed_up_org.name}: 2" in html
-    assert "teams" in text and "failed" in text
+    assert "Teams" in text and "Failed" in text
+    assert "teams" not in text and "failed" not in text
+
+
+def test_working_sessions_are_counted_as_working_not_as_a_result(signed_in, auditor, backed_up_org):
+    now = timezone.now()
+    for _ in range(3):
+        make_session(backed_up_org, creation_time=now - timedelta(hours=1), state="working", result="success",
+                     workload="onedrive")
+    make_session(backed_up_org, creation_time=now - timedelta(hours=1), result="success", workload="sharepoint")
+    html = signed_in(auditor).get(URL).content.decode()
+    by_result = html[html.index("Sessions per day by result"):html.index("Top requesters")]
+    assert re.search(r": Working 3</title>", by_result) and re.search(r": Success 1</title>", by_result)
+    by_workload = html[html.index("Sessions per day by workload"):html.index("Sessions per day by result")]
+    assert ">OneDrive</text>" in by_workload and ">SharePoint</text>" in by_workload
+    assert ">onedrive<" not in by_workload
 
 
 def test_no_activity_says_so_in_each_chart(signed_in, auditor):
@@ -57,4 +73,4 @@ def test_others_get_403_and_an_access_denied_event(signed_in, request, who):
     user = request.getfixturevalue(who)
     assert signed_in(user).get(URL).status_code == 403
     assert AuditEvent.objects.get(action=AuditAction.ACCESS_DENIED, actor_username=user.username).details == {
-        "page": "audit overview"}
+        "operation": "audit.overview", "target": ""}

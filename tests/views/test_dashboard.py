@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sessions_app.models import StartRequest, SyncRun
-from tests.views.conftest import make_session, page_text
+from tests.views.conftest import make_session, page_text, table_rows
 
 URL = reverse("sessions_app:dashboard")
 
@@ -66,3 +66,31 @@ def test_person_without_a_role_sees_an_empty_dashboard(signed_in, nobody):
     response = signed_in(nobody).get(URL)
     assert response.status_code == 200
     assert "You have no working restore sessions." in page_text(response)
+
+
+def test_working_sessions_come_in_pages_each_with_a_stop_button(operator_client, operator, backed_up_org):
+    for n in range(12):
+        make_session(backed_up_org, state="working", result="", requested_by=operator, reason=f"restore {n:02}")
+    first = operator_client.get(URL)
+    text = page_text(first)
+    assert "Page 1 of 2 (12 in all)" in text
+    assert len(table_rows(first, "working-sessions")) == 10
+    html = first.content.decode()
+    assert html.count('name="next"') == 10 and html.count(">Stop</button>") == 10
+    second = operator_client.get(URL, {"page": 2})
+    assert len(table_rows(second, "working-sessions")) == 2
+
+
+def test_the_stop_button_is_offered_only_to_who_may_stop(signed_in, auditor, helpdesk, backed_up_org):
+    make_session(backed_up_org, state="working", result="", requested_by=helpdesk, reason="harry's")
+    assert ">Stop</button>" in signed_in(helpdesk).get(URL).content.decode()
+    make_session(backed_up_org, state="working", result="", requested_by=auditor, reason="an auditor's")
+    response = signed_in(auditor).get(URL)
+    assert "an auditor's" in page_text(response) and ">Stop</button>" not in response.content.decode()
+
+
+def test_administrators_find_the_admin_in_the_navigation(signed_in, admin_user, operator):
+    nav = signed_in(admin_user).get(URL).content.decode().split('aria-label="Main"')[1].split("</nav>")[0]
+    assert f'href="{reverse("admin:index")}"' in nav and ">Admin</a>" in nav
+    nav = signed_in(operator).get(URL).content.decode().split('aria-label="Main"')[1].split("</nav>")[0]
+    assert ">Admin</a>" not in nav

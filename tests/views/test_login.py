@@ -70,3 +70,9 @@ def test_sign_out_is_audited_and_ends_the_session(client, operator):
 def test_pages_show_the_sign_out_button_and_role(operator_client):
     text = page_text(operator_client.get(reverse("sessions_app:dashboard")))
     assert "olivia Operator Sign out" in text
+
+
+def test_a_browser_session_lasts_the_configured_hours_not_two_weeks(client, operator):
+    client.post(LOGIN, {"username": "olivia", "password": PASSWORD})
+    assert client.cookies["sessionid"]["max-age"] == 8 * 3600
+    assert client.session.get_expiry_age() == 8 * 3600

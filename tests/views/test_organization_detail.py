@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from tests.views.conftest import page_text
+from tests.views.conftest import page_text, table_rows
 
 
 def url(organization_id):
@@ -64,3 +64,15 @@ def test_old_api_version_explains_that_it_has_no_restore_points(operator_client,
     upstream(5)
     response = operator_client.get(url(backed_up_org.upstream_id))
     assert "(v5) does not list restore points" in page_text(response)
+
+
+def test_restore_points_come_thirty_a_page_newest_first(operator_client, backed_up_org):
+    first = operator_client.get(url(backed_up_org.upstream_id))
+    second = operator_client.get(url(backed_up_org.upstream_id), {"page": "2"})
+    total = first.context["restore_points"].paginator.count
+    first_rows, second_rows = table_rows(first, "restore-points"), table_rows(second, "restore-points")
+    assert total > 60 and len(first_rows) == len(second_rows) == 30
+    assert first_rows[29][0] > second_rows[0][0]  # "YYYY-MM-DD hh:mm:ss": newer sorts later
+    assert f"Newest first: 1–30 of {total}." in page_text(first)
+    assert f"Page 2 of {-(-total // 30)}" in page_text(second)
+    assert 'href="?page=3"' in second.content.decode()

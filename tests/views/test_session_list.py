@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from sessions_app.services import accounts
-from tests.views.conftest import make_session, page_text, table_rows
+from tests.views.conftest import PROVIDER_SECRETS, make_session, page_text, start_form, table_rows
 
 URL = reverse("sessions_app:session-list")
 
@@ -60,7 +60,7 @@ def test_rows_show_what_the_user_checks(signed_in, helpdesk, operator, backed_up
                  on_behalf_of=operator, reason="restore a file", scope="OneDrive of j.doe",
                  creation_time=datetime(2026, 11, 1, 11, 58, 7, tzinfo=dt_timezone.utc))
     [row] = table_rows(signed_in(helpdesk).get(URL), "session-table")
-    assert row[1:] == [backed_up_org.name, "OneDrive", "Working", "—", "harry for olivia",
+    assert row[1:] == [backed_up_org.name, "OneDrive", "Working", "—", "harry for olivia", "—",
                        "restore a file · OneDrive of j.doe"]
     assert row[0] == "2026-11-01 11:58:07 UTC"
 
@@ -120,7 +120,7 @@ def test_reversed_date_range_is_explained(signed_in, helpdesk):
 @pytest.mark.parametrize(("ordering", "expected"), [
     ("newest", ["b", "c", "a"]),
     ("oldest", ["a", "c", "b"]),
-    ("state", ["b", "a", "c"]),  # stopped before working, newest first within a state
+    ("state", ["c", "b", "a"]),  # working before stopped, newest first within a state
 ])
 def test_ordering(signed_in, helpdesk, backed_up_org, ordering, expected):
     make_session(backed_up_org, creation_time=datetime(2026, 1, 1, tzinfo=dt_timezone.utc), reason="a")
@@ -185,3 +185,60 @@ def test_more_sessions_than_are_counted_say_so(helpdesk, client, organizations, 
     client.force_login(helpdesk)
     page = client.get(reverse("sessions_app:session-list")).content.decode()
     assert "more than 30; narrow the filters" in page
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "9223372036854775808", "-1", "0", "1e400", "%00"])
+def test_a_page_number_beyond_any_range_shows_a_page_never_an_error(signed_in, helpdesk, backed_up_org, page):
+    make_session(backed_up_org, reason="only")
+    client = signed_in(helpdesk)
+    for url in (URL, reverse("sessions_app:session-review")):
+        response = client.get(url, {"page": page})
+        assert response.status_code == 200 and reasons(response) == ["only"], url
+
+
+def test_a_tenants_history_marks_the_providers_sessions_and_hides_their_internal_fields(
+        tenant_pages, tenant_organization, provider_session):
+    started = tenant_pages.post(reverse("sessions_app:session-start"),
+                                start_form(tenant_organization, reason="TENANT-REASON my inbox", scope="my mailbox"))
+    assert started.status_code == 302
+
+    for query in ({}, {"search": "INC-PROVIDER"}, {"requested_by": "harry"}):
+        response = tenant_pages.get(URL, query)
+        assert not any(secret in page_text(response) for secret in PROVIDER_SECRETS), query
+    rows = table_rows(tenant_pages.get(URL), "session-table")
+    assert len(rows) == 2
+    requesters = sorted(row[5] for row in rows)
+    assert requesters[0] == "Your service provider" and requesters[1].startswith("tenant:")
+    assert [row[-1] for row in rows if row[5] == "Your service provider"] == [""]
+    assert table_rows(tenant_pages.get(URL, {"search": "INC-PROVIDER"}), "session-table") == []
+
+
+def test_rows_show_the_ticket_and_who_initiated_in_vb365(operator_client, operator, backed_up_org):
+    make_session(backed_up_org, requested_by=operator, origin="portal", reason="portal one", ticket="INC-4711",
+                 initiated_by="CONTOSO\\svc-restoredesk")
+    make_session(backed_up_org, origin="upstream", reason="", upstream_reason="console one",
+                 initiated_by="CONTOSO\\admin")
+    response = operator_client.get(URL)
+    text = page_text(response)
+    assert "Initiated by (VB365)" in text
+    rows = {row[-1]: row for row in table_rows(response, "session-table")}
+    assert rows["portal one · ticket INC-4711"][5:7] == ["olivia", "CONTOSO\\svc-restoredesk"]
+    assert rows["console one"][5:7] == ["in VB365", "CONTOSO\\admin"]
+
+
+@pytest.mark.parametrize("typed", ["olivia", "OLIVIA", "Liv"])
+def test_the_requester_filter_is_partial_and_ignores_case(signed_in, helpdesk, operator, backed_up_org, typed):
+    make_session(backed_up_org, requested_by=operator, reason="olivia's")
+    make_session(backed_up_org, requested_by=helpdesk, reason="harry's")
+    rows = table_rows(signed_in(helpdesk).get(URL, {"requested_by": typed}), "session-table")
+    assert [row[-1] for row in rows] == ["olivia's"]
+
+
+def test_sorting_by_state_puts_working_sessions_first(signed_in, helpdesk, backed_up_org):
+    make_session(backed_up_org, state="stopped", reason="stopped newer",
+                 creation_time=datetime(2026, 11, 2, tzinfo=dt_timezone.utc))
+    make_session(backed_up_org, state="working", result="", reason="working older",
+                 creation_time=datetime(2026, 11, 1, tzinfo=dt_timezone.utc))
+    response = signed_in(helpdesk).get(URL, {"ordering": "state"})
+    assert [row[-1] for row in table_rows(response, "session-table")] == ["working older", "stopped newer"]
+    assert "Working first" in response.content.decode()

@@ -1,6 +1,7 @@
 """The start page: who may open it, what a bad form shows, one session per submission, upstream faults as messages."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -72,7 +73,8 @@ def test_start_redirects_to_the_new_session_with_a_message(operator_client, back
 
 def test_start_from_a_restore_point_uses_its_backup_time(operator_client, backed_up_org, sim):
     page = operator_client.get(URL, {"organization": str(backed_up_org.upstream_id)})
-    point_id = page.context["form"].fields["restore_point"].choices[1][0]
+    first_day, first_day_points = page.context["form"].fields["restore_point"].choices[1]
+    point_id = first_day_points[0][0]
     response = operator_client.post(URL, start_form(backed_up_org, point_choice="restore_point",
                                                     restore_point=point_id))
     assert response.status_code == 302
@@ -242,3 +244,140 @@ def test_nul_in_on_behalf_of_is_a_form_error_not_a_crash(client, helpdesk, backe
     assert response.status_code == 200
     assert "kept reason" in response.content.decode()
     assert response.context["form"].errors["on_behalf_of"]
+
+
+def test_the_same_request_sent_again_from_a_fresh_form_shows_the_first_session(operator_client, backed_up_org, sim):
+    """Back, then Start: the form comes back with a new key and the reason refilled by the browser."""
+    before = sim.request_count(EXPLORE)
+    first = operator_client.post(URL, start_form(backed_up_org, reason=REASON))
+    session = RestoreSession.objects.get()
+
+    again = operator_client.post(URL, start_form(backed_up_org, reason=REASON))
+
+    assert first.status_code == 302 and again.status_code == 200
+    text = page_text(again)
+    assert "A session was already started from this form" in text and "Nothing new was started." in text
+    assert reverse("sessions_app:session-detail", args=[session.upstream_id]) in again.content.decode()
+    assert 'name="start_another" value="1"' in again.content.decode()
+    assert textarea_value(again, "reason") == REASON
+    assert RestoreSession.objects.count() == 1 and sim.request_count(EXPLORE) == before + 1
+
+
+def test_start_another_starts_a_second_session_on_purpose(operator_client, backed_up_org, sim):
+    operator_client.post(URL, start_form(backed_up_org, reason=REASON))
+    response = operator_client.post(URL, start_form(backed_up_org, reason=REASON, start_another="1"))
+    assert response.status_code == 302
+    assert RestoreSession.objects.count() == 2
+
+
+def test_a_changed_request_after_back_is_a_new_session(operator_client, backed_up_org, sim):
+    operator_client.post(URL, start_form(backed_up_org, reason=REASON))
+    response = operator_client.post(URL, start_form(backed_up_org, reason=f"{REASON}, and the calendar too"))
+    assert response.status_code == 302
+    assert RestoreSession.objects.count() == 2
+
+
+def test_a_failed_start_does_not_count_as_already_started(operator_client, backed_up_org, fresh_sim):
+    fresh_sim.fault(path="explore", status=503)
+    operator_client.post(URL, start_form(backed_up_org, reason=REASON))
+    fresh_sim.clear_faults()
+    response = operator_client.post(URL, start_form(backed_up_org, reason=REASON))
+    assert response.status_code == 302
+    assert RestoreSession.objects.get().reason == REASON
+
+
+@pytest.mark.parametrize(("overrides", "field", "own"), [
+    ({"point_choice": "latest", "point_in_time": "2026-01-05T10:00"}, "point_in_time", "A date and time"),
+    ({"point_choice": "latest", "restore_point": "FIRST"}, "restore_point", "A restore point"),
+    ({"point_choice": "custom", "point_in_time": "2026-01-05T10:00", "restore_point": "FIRST"}, "restore_point",
+     "A restore point"),
+    ({"point_choice": "restore_point", "restore_point": "FIRST", "point_in_time": "2026-01-05T10:00"},
+     "point_in_time", "A date and time"),
+], ids=["date-with-latest", "point-with-latest", "point-with-date", "date-with-point"])
+def test_a_field_of_another_point_mode_is_refused_not_ignored(operator_client, backed_up_org, sim, overrides,
+                                                              field, own):
+    page = operator_client.get(URL, {"organization": str(backed_up_org.upstream_id)})
+    first_point = page.context["form"].fields["restore_point"].choices[1][1][0][0]
+    data = {key: first_point if value == "FIRST" else value for key, value in overrides.items()}
+    before = sim.request_count(EXPLORE)
+
+    response = operator_client.post(URL, start_form(backed_up_org, reason=REASON, **data))
+
+    assert_form_shown_again(response, sim, before, f"but this is filled in too. Choose “{own}” to use it")
+    assert list(response.context["form"].errors) == [field]
+
+
+def test_the_date_field_names_the_time_zone(operator_client, backed_up_org):
+    operator_client.cookies["tz"] = "America/New_York"
+    response = operator_client.get(URL, {"organization": str(backed_up_org.upstream_id)})
+    assert "Date and time (America/New_York)" in page_text(response)
+
+
+@pytest.mark.parametrize(("typed", "plain"), [
+    ("2026-03-29T02:30", "2026-03-29 02:30 does not exist in Europe/Berlin: the clocks skip that hour"),
+    ("2026-10-25T02:30", "2026-10-25 02:30 happens twice in Europe/Berlin: the clocks go back an hour"),
+], ids=["skipped-hour", "repeated-hour"])
+def test_daylight_saving_times_get_a_plain_message(operator_client, backed_up_org, sim, typed, plain):
+    operator_client.cookies["tz"] = "Europe/Berlin"
+    before = sim.request_count(EXPLORE)
+    response = operator_client.post(URL, start_form(backed_up_org, reason=REASON, point_choice="custom",
+                                                    point_in_time=typed))
+    assert_form_shown_again(response, sim, before, plain)
+    assert "couldn’t be interpreted" not in page_text(response)
+
+
+def test_a_long_reason_is_refused_whole_with_its_length_and_never_cut(operator_client, backed_up_org, sim):
+    long_reason = "x" * 10_000
+    page = operator_client.get(URL)
+    textarea = re.search(r"<textarea[^>]*>", page.content.decode()).group(0)
+    assert "maxlength" not in textarea and 'data-max-length="2000"' in textarea
+    assert "Up to 2,000 characters." in page_text(page)
+
+    response = operator_client.post(URL, start_form(backed_up_org, reason=long_reason))
+
+    assert "Shorten the reason to 2000 characters (it has 10000)." in page_text(response)
+    assert textarea_value(response, "reason") == long_reason
+    assert not RestoreSession.objects.exists()
+
+
+def test_daily_restore_points_are_grouped_by_month(operator_client, backed_up_org):
+    response = operator_client.get(URL, {"organization": str(backed_up_org.upstream_id)})
+    html = response.content.decode()
+    select = re.search(r'<select name="restore_point".*?</select>', html, flags=re.S).group(0)
+    groups = re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', select, flags=re.S)
+    points = len(response.context["restore_points"])
+    assert points > 31 and 1 < len(groups) < points
+    assert sum(part.count("<option") for _, part in groups) == points
+    assert all(re.fullmatch(r"[A-Z][a-z]+ \d{4}", label) for label, _ in groups)
+
+
+def test_a_moment_before_the_first_backup_starts_under_an_amber_notice(operator_client, backed_up_org, sim):
+    before_first = (backed_up_org.first_backup - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    response = operator_client.post(URL, start_form(backed_up_org, point_choice="custom", point_in_time=before_first),
+                                    follow=True)
+    html, text = response.content.decode(), page_text(response)
+    assert 'class="message message-warning">The restore session has started, but it holds no data' in html
+    assert "The restore session has started." not in text
+    assert 'id="no-data-notice"' in html and "This session holds no backup data" in text
+
+
+def test_a_session_with_data_starts_under_the_usual_banner(operator_client, backed_up_org, sim):
+    response = operator_client.post(URL, start_form(backed_up_org), follow=True)
+    assert 'class="message message-success">The restore session has started.' in response.content.decode()
+    assert 'id="no-data-notice"' not in response.content.decode()
+
+
+def test_helpdesk_is_offered_only_people_who_may_start_here(signed_in, helpdesk, operator, exchange_operator,
+                                                            auditor, admin_user, backed_up_org):
+    response = signed_in(helpdesk).get(URL, {"organization": str(backed_up_org.upstream_id)})
+    field = response.context["form"].fields["on_behalf_of"]
+    assert [label for _, label in field.choices] == ["nobody", "olivia"]
+
+
+@pytest.mark.parametrize("person", ["alice", "root", "harry", "oscar"])
+def test_on_behalf_of_someone_who_may_not_start_here_is_refused(signed_in, helpdesk, operator, exchange_operator,
+                                                                auditor, admin_user, backed_up_org, sim, person):
+    before = sim.request_count(EXPLORE)
+    response = signed_in(helpdesk).post(URL, start_form(backed_up_org, reason=REASON, on_behalf_of=person,
+                                                        ticket="INC-1"))
+    assert_form_shown_again(response, sim, before, "Select a valid choice.")

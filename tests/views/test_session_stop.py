@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from sessions_app import exceptions
 from sessions_app.models import AuditAction, AuditEvent, RestoreSession
+from tests.conftest import PASSWORD
 from tests.views.conftest import STOP, make_session, page_text
 
 
@@ -24,8 +25,58 @@ def test_anonymous_is_sent_to_sign_in(client, db):
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
-def test_get_is_not_allowed(operator_client, backed_up_org):
-    assert operator_client.get(url(make_session(backed_up_org, state="working"))).status_code == 405
+def test_get_lands_on_the_session_page_with_a_message_and_the_stop_button(operator_client, operator,
+                                                                         backed_up_org, start_session, sim):
+    """The sign-in page sends a person whose sign-in expired back to the stop URL with a GET."""
+    session = start_session(operator, backed_up_org)
+    before = sim.request_count(STOP)
+    response = operator_client.get(url(session), follow=True)
+    assert response.redirect_chain == [(detail(session), 302)]
+    text = page_text(response)
+    assert "Nothing was stopped: stopping takes a press of the Stop button" in text
+    assert "Stop session" in text and "State Working" in text
+    assert sim.request_count(STOP) == before
+    assert not AuditEvent.objects.filter(action=AuditAction.SESSION_STOP).exists()
+
+
+def test_get_after_sign_in_redirect_reaches_the_session_page(client, operator, backed_up_org, start_session):
+    session = start_session(operator, backed_up_org)
+    response = client.get(url(session))
+    assert response.status_code == 302 and response["Location"] == f"{reverse('login')}?next={url(session)}"
+    response = client.post(response["Location"], {"username": "olivia", "password": PASSWORD}, follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1] == (detail(session), 302)
+    assert "Stop session" in page_text(response)
+
+
+def test_get_on_a_stopped_session_says_it_has_stopped(operator_client, backed_up_org):
+    session = make_session(backed_up_org, state="stopped")
+    response = operator_client.get(url(session), follow=True)
+    assert response.redirect_chain == [(detail(session), 302)]
+    assert "This restore session has already stopped." in page_text(response)
+
+
+def test_get_by_someone_who_may_not_stop_stops_nothing_and_offers_no_button(signed_in, auditor, operator,
+                                                                            backed_up_org, start_session):
+    session = start_session(operator, backed_up_org)
+    response = signed_in(auditor).get(url(session), follow=True)
+    text = page_text(response)
+    assert "Nothing was stopped." in text and "Stop session" not in text
+    assert RestoreSession.objects.get(pk=session.pk).state == "working"
+
+
+def test_stop_from_the_dashboard_returns_to_the_dashboard(operator_client, operator, backed_up_org, start_session):
+    session = start_session(operator, backed_up_org)
+    dashboard = reverse("sessions_app:dashboard") + "?page=1"
+    response = operator_client.post(url(session), {"next": dashboard})
+    assert response.status_code == 302 and response["Location"] == dashboard
+    assert RestoreSession.objects.get(pk=session.pk).state == "stopped"
+
+
+def test_stop_ignores_a_next_address_on_another_site(operator_client, operator, backed_up_org, start_session):
+    session = start_session(operator, backed_up_org)
+    response = operator_client.post(url(session), {"next": "https://evil.example/"})
+    assert response.status_code == 302 and response["Location"] == detail(session)
 
 
 def test_detail_page_form_posts_here(operator_client, operator, backed_up_org, start_session):
@@ -120,3 +171,16 @@ def test_exchange_only_operator_cannot_stop_other_workloads(signed_in, exchange_
     before = sim.request_count(STOP)
     assert signed_in(exchange_operator).post(url(session)).status_code == 404
     assert sim.request_count(STOP) == before
+
+
+def test_a_tenant_may_not_stop_a_provider_session_and_the_refusal_is_audited(tenant_pages, provider_session, sim):
+    stops = sim.request_count(STOP)
+
+    response = tenant_pages.post(url(provider_session))
+
+    assert response.status_code == 403
+    assert sim.request_count(STOP) == stops
+    assert RestoreSession.objects.get(pk=provider_session.pk).state == "working"
+    refused = AuditEvent.objects.get(action=AuditAction.ACCESS_DENIED,
+                                     session_upstream_id=str(provider_session.upstream_id))
+    assert refused.actor_username.startswith("tenant:") and refused.details["operation"] == "session.stop"

@@ -88,3 +88,42 @@ def test_sign_out_forgets_the_upstream_token(tenant_client, tenant_org):
     assert TenantTokenStore(user.pk).load() is not None
     tenant_client.post(reverse("logout"))
     assert TenantTokenStore(user.pk).load() is None
+
+
+def test_the_page_session_ends_no_later_than_the_vb365_sign_in(tenant_client, tenant_org):
+    from django.contrib.auth import get_user_model
+
+    from sessions_app.services.tenants import TenantTokenStore
+
+    user = get_user_model().objects.get(username=f"tenant:{tenant_org['tenant']['username'].lower()}")
+    ends_at = TenantTokenStore(user.pk).ends_at()
+    assert ends_at is not None
+    assert abs((tenant_client.session.get_expiry_date() - ends_at).total_seconds()) < 1
+
+
+def test_the_page_session_ends_when_vb365_refuses_the_tenant(tenant_client, tenant_org, sim):
+    assert tenant_client.get(reverse("sessions_app:session-list")).status_code == 200
+    sim.fault(status=401, path="(?i)/v8/organization$")
+    # A page that asks VB365 meets the refusal; VB365's answer is shown, never a 500.
+    assert tenant_client.get(reverse("sessions_app:organization-list") + "?refresh=1").status_code == 200
+    sim.clear_faults()
+
+    response = tenant_client.get(reverse("sessions_app:session-list"), follow=True)
+
+    assert response.redirect_chain and reverse("login") in response.redirect_chain[-1][0]
+    assert "Your VB365 sign-in has ended" in response.content.decode()
+    assert AuditEvent.objects.filter(action=AuditAction.SIGN_OUT).exists()
+
+
+def test_the_page_session_ends_when_the_tenant_signs_out_through_the_api(tenant_client, tenant_org):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    token = api.post("/api/auth/tenant-token/", {"username": tenant_org["tenant"]["username"],
+                                                 "password": tenant_org["tenant"]["password"]}, format="json")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.json()['token']}")
+    assert api.delete("/api/auth/token/").status_code == 204
+
+    response = tenant_client.get(reverse("sessions_app:dashboard"))
+
+    assert response.status_code == 302 and reverse("login") in response["Location"]

@@ -1,0 +1,165 @@
+"""Refused requests in the audit trail: the one writer of ACCESS_DENIED events.
+
+Pages and the API call `access_refused` for every 403 and every 404 of something the user may not see,
+naming the operation that was refused ("session.stop", "organization.view", ...) and its target.
+
+Repeated probes do not flood the chain. The first refusal of a kind (same person, or address when nobody is
+signed in, same operation, same target) is written at once and opens a window of AUDIT_REFUSAL_WINDOW_SECONDS;
+repeats within the window are only counted, in a RefusalTally row. Once the window has closed, one summary
+event carries the count (`repeats`) and when the last repeat happened, so 100 probes cost two events and the
+count is never lost. The summary is written by whichever comes first: the next refusal of the same kind, the
+sweep that any refusal runs at most once a minute, or `refusals_flush()` (the audit pages call it before they
+read, so an auditor sees every closed window). A person probing many targets of one operation gets at most
+AUDIT_REFUSAL_TARGETS_PER_WINDOW events naming them per window; further targets are counted under "*".
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from sessions_app.exceptions import Refusal
+from sessions_app.models import AuditAction, AuditEvent, AuditOutcome, RefusalTally
+from sessions_app.services.audit import audit_event_record
+
+ANY_TARGET = "*"
+MANY_TARGETS = "more targets of this operation than AUDIT_REFUSAL_TARGETS_PER_WINDOW in one window"
+SWEEP_CACHE_KEY = "audit-refusals:sweep"
+SWEEP_INTERVAL_SECONDS = 60
+SWEEP_BATCH = 500
+
+
+def access_refused(*, actor: AbstractBaseUser | AnonymousUser | None, refusal: Refusal, client_address: str = "",
+                   now: datetime | None = None) -> AuditEvent | None:
+    """Record that `actor` was refused `refusal.operation` on `refusal.target`.
+
+    Returns the event written, or None for a repeat within the window (counted, summarised once it closes).
+    Writes in its own short transaction; the audit event is its last write.
+    """
+    now = now or timezone.now()
+    if cache.add(SWEEP_CACHE_KEY, 1, timeout=SWEEP_INTERVAL_SECONDS):
+        refusals_flush(now=now)
+    who = _who(actor, client_address)
+    refusal = _bounded(refusal)
+    with transaction.atomic():
+        summaries: list[RefusalTally] = []
+        tally = _open_tally(who, refusal, now, summaries)
+        if tally is None and _many_targets(who, refusal, now):
+            refusal = Refusal(operation=refusal.operation, target=ANY_TARGET, why=MANY_TARGETS)
+            tally = _open_tally(who, refusal, now, summaries)
+        if tally is None and not _window_opened(who, refusal, now, actor=actor, client_address=client_address):
+            tally = RefusalTally.objects.get(key=_key(who, refusal))
+        for closed in summaries:
+            _summary_record(closed)
+        if tally is not None:
+            RefusalTally.objects.filter(pk=tally.pk).update(repeats=F("repeats") + 1, last_repeat_at=now)
+            return None
+        return audit_event_record(action=AuditAction.ACCESS_DENIED, actor=actor, outcome=AuditOutcome.DENIED,
+                                  organization=refusal.organization, workload=refusal.workload,
+                                  session_upstream_id=refusal.session_upstream_id, client_address=client_address,
+                                  details=_details(refusal))
+
+
+def refusals_flush(*, now: datetime | None = None) -> int:
+    """Write the summary of every closed window that counted repeats, and forget closed windows.
+    Returns how many summary events were written."""
+    now = now or timezone.now()
+    written = 0
+    with transaction.atomic():
+        closed = list(RefusalTally.objects.select_for_update(skip_locked=True)
+                      .filter(window_started_at__lte=now - _window()).order_by("window_started_at")[:SWEEP_BATCH])
+        for tally in closed:
+            written += _summary_record(tally)
+    return written
+
+
+def _window() -> timedelta:
+    return timedelta(seconds=settings.AUDIT_REFUSAL_WINDOW_SECONDS)
+
+
+def _who(actor: AbstractBaseUser | AnonymousUser | None, client_address: str) -> str:
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        return f"user:{actor.pk}"
+    return f"address:{client_address}"
+
+
+def _key(who: str, refusal: Refusal) -> str:
+    return hashlib.sha256(f"{who}\n{refusal.operation}\n{refusal.target}".encode()).hexdigest()
+
+
+def _bounded(refusal: Refusal) -> Refusal:
+    """The refusal with its free-text parts cut to what the tally stores (the target comes from the URL)."""
+    return Refusal(operation=refusal.operation[:64], target=refusal.target[:128], organization=refusal.organization,
+                   workload=refusal.workload[:16], session_upstream_id=refusal.session_upstream_id[:64],
+                   why=refusal.why[:255])
+
+
+def _open_tally(who: str, refusal: Refusal, now: datetime, summaries: list[RefusalTally]) -> RefusalTally | None:
+    """This refusal's tally while its window is open (locked); a closed one is queued for its summary."""
+    tally = RefusalTally.objects.select_for_update().filter(key=_key(who, refusal)).first()
+    if tally is None:
+        return None
+    if tally.window_started_at > now - _window():
+        return tally
+    summaries.append(tally)
+    return None
+
+
+def _many_targets(who: str, refusal: Refusal, now: datetime) -> bool:
+    if not refusal.target or refusal.target == ANY_TARGET:
+        return False
+    named = (RefusalTally.objects.filter(who=who, operation=refusal.operation, window_started_at__gt=now - _window())
+             .exclude(target=ANY_TARGET).count())
+    return named >= settings.AUDIT_REFUSAL_TARGETS_PER_WINDOW
+
+
+def _window_opened(who: str, refusal: Refusal, now: datetime, *, actor: Any, client_address: str) -> bool:
+    """Start this refusal's window (replacing a closed one); False when a concurrent request started it first."""
+    key = _key(who, refusal)
+    signed_in = actor is not None and getattr(actor, "is_authenticated", False)
+    try:
+        with transaction.atomic():
+            RefusalTally.objects.filter(key=key, window_started_at__lte=now - _window()).delete()
+            RefusalTally.objects.create(
+                key=key, who=who, operation=refusal.operation, target=refusal.target,
+                actor_id=actor.pk if signed_in else None, actor_username=actor.get_username() if signed_in else "",
+                client_address=client_address[:64], organization=refusal.organization, workload=refusal.workload,
+                session_upstream_id=refusal.session_upstream_id, why=refusal.why, window_started_at=now,
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def _summary_record(tally: RefusalTally) -> int:
+    """One event for the repeats a closed window counted (none when it counted none); the tally is removed."""
+    written = 0
+    if tally.repeats:
+        actor = get_user_model().objects.filter(pk=tally.actor_id).first() if tally.actor_id is not None else None
+        refusal = Refusal(operation=tally.operation, target=tally.target, why=tally.why)
+        audit_event_record(
+            action=AuditAction.ACCESS_DENIED, actor=actor, actor_username=tally.actor_username,
+            outcome=AuditOutcome.DENIED, organization=tally.organization, workload=tally.workload,
+            session_upstream_id=tally.session_upstream_id, client_address=tally.client_address,
+            details={**_details(refusal), "repeats": tally.repeats,
+                     "window_started_at": tally.window_started_at.isoformat(),
+                     "last_repeat_at": tally.last_repeat_at.isoformat() if tally.last_repeat_at else None},
+        )
+        written = 1
+    RefusalTally.objects.filter(pk=tally.pk).delete()
+    return written
+
+
+def _details(refusal: Refusal) -> dict[str, Any]:
+    details = {"operation": refusal.operation, "target": refusal.target}
+    if refusal.why:
+        details["why"] = refusal.why
+    return details
