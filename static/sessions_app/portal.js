@@ -200,47 +200,41 @@
     return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
   }
 
-  // The operations page: while a history sync runs, redraw its progress bar from the partial every few seconds.
-  function followSyncProgress(section) {
-    if (section.dataset.state !== "running") { return; }
+  // Redraw the element `id` from its partial (data-status-url) every few seconds while its data-state is
+  // `busyState`; `onFresh(fresh)` runs after each redraw. The session page while it works, the operations page
+  // while a history sync runs.
+  function followPartial(id, busyState, onFresh) {
     var timer = window.setInterval(function () {
-      var current = document.getElementById("sync-progress");
+      var current = document.getElementById(id);
       fetch(current.dataset.statusUrl, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.text() : null; })
         .then(function (html) {
           if (!html) { return; }
           var holder = document.createElement("div");
           holder.innerHTML = html;
-          var fresh = holder.querySelector("#sync-progress");
+          var fresh = holder.querySelector("#" + id);
           if (!fresh) { return; }
           current.replaceWith(fresh);
-          if (fresh.dataset.state !== "running") { window.clearInterval(timer); }
+          onFresh(fresh);
+          if (fresh.dataset.state !== busyState) { window.clearInterval(timer); }
         })
         .catch(function () { /* keep the last state; try again on the next tick */ });
     }, 3000);
   }
 
+  function followSyncProgress(section) {
+    if (section.dataset.state !== "running") { return; }
+    followPartial("sync-progress", "running", function () {});
+  }
+
   function followSession(live) {
     if (live.dataset.state !== "working") { return; }
-    var timer = window.setInterval(function () {
-      var current = document.getElementById("session-live");
-      fetch(current.dataset.statusUrl, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
-        .then(function (response) { return response.ok ? response.text() : null; })
-        .then(function (html) {
-          if (!html) { return; }
-          var holder = document.createElement("div");
-          holder.innerHTML = html;
-          var fresh = holder.querySelector("#session-live");
-          if (!fresh) { return; }
-          current.replaceWith(fresh);
-          labelledTables();
-          focusableScrollingTables();
-          if (fresh.dataset.state !== "working") {
-            window.clearInterval(timer);
-            document.querySelectorAll(".stop-form").forEach(function (f) { f.remove(); });
-          }
-        })
-        .catch(function () { /* keep the last state; try again on the next tick */ });
-    }, 3000);
+    followPartial("session-live", "working", function (fresh) {
+      labelledTables();
+      focusableScrollingTables();
+      if (fresh.dataset.state !== "working") {
+        document.querySelectorAll(".stop-form").forEach(function (f) { f.remove(); });
+      }
+    });
   }
 })();
