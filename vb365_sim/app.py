@@ -23,8 +23,9 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from vb365_sim import browse, restore, wire_v1, wire_v2_v5, wire_v6_v8
-from vb365_sim.restore import runs as restore_runs
+from vb365_sim.browse.common import arg as _arg
 from vb365_sim.faults import FaultInjector, FaultRule, cut_connection
+from vb365_sim.restore import runs as restore_runs
 from vb365_sim.state import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -39,6 +40,7 @@ from vb365_sim.state import (
     bad_request,
     forbidden,
     iso_z,
+    json_object_body,
     not_found,
     parse_bool,
     parse_datetime,
@@ -118,18 +120,7 @@ def _ci(data: dict[str, Any], name: str) -> tuple[bool, Any]:
 
 
 def _body(call: Call) -> dict[str, Any]:
-    raw = call.request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise bad_request("The request body is not valid JSON.") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise bad_request("The request body must be a JSON object.")
-    return data
+    return json_object_body(call.request.get_data(cache=True))
 
 
 def _int_arg(call: Call, name: str, default: int, *, minimum: int) -> int:
@@ -143,13 +134,6 @@ def _int_arg(call: Call, name: str, default: int, *, minimum: int) -> int:
                 raise bad_request(f"{name} must be greater than or equal to {minimum}.")
             return n
     return default
-
-
-def _arg(call: Call, name: str) -> str | None:
-    for key, value in call.request.args.items(multi=True):
-        if key.lower() == name.lower():
-            return value
-    return None
 
 
 def _date_arg(call: Call, name: str) -> int | None:
@@ -515,7 +499,7 @@ def restore_sessions(app: SimulatorApp, call: Call) -> Response:
 
 
 def restore_session(app: SimulatorApp, call: Call) -> Response:
-    run = restore_runs.find(app, call) if call.version >= 8 else None
+    run = restore_runs.find(app, call)
     if run is not None:  # the sessionId a v8 restore answered (vb365_sim/restore/runs.py)
         return restore_runs.session(app, call, run)
     rec = app.state.get_session(call.params["restoreSessionId"], call.who)
@@ -538,7 +522,7 @@ def session_stop(app: SimulatorApp, call: Call) -> Response:
 
 
 def session_events(app: SimulatorApp, call: Call) -> Response:
-    run = restore_runs.find(app, call) if call.version >= 8 else None
+    run = restore_runs.find(app, call)
     if run is not None:
         return restore_runs.events(app, call, run)
     rec = app.state.get_session(call.params["restoreSessionId"], call.who)
@@ -551,7 +535,7 @@ def session_events(app: SimulatorApp, call: Call) -> Response:
 
 
 def session_event(app: SimulatorApp, call: Call) -> Response:
-    run = restore_runs.find(app, call) if call.version >= 8 else None
+    run = restore_runs.find(app, call)
     if run is not None:
         return restore_runs.event(app, call, run)
     rec = app.state.get_session(call.params["restoreSessionId"], call.who)

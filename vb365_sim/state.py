@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import json
 import random
 import re
 import secrets
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
+from typing import Any
 
 from vb365_sim.contents import Contents, SessionView
 from vb365_sim.history import WORKING_COUNT, History, HistoryItem
@@ -176,6 +178,21 @@ def not_found(message: str) -> SimError:
 
 def bad_request(message: str) -> SimError:
     return SimError(400, message, "ParameterValidationFailure")
+
+
+def json_object_body(raw: bytes) -> dict[str, Any]:
+    """A request's JSON object; an empty body (or `null`) is ``{}``, since several operations take none."""
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise bad_request("The request body is not valid JSON.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise bad_request("The request body must be a JSON object.")
+    return data
 
 
 def forbidden(message: str) -> SimError:

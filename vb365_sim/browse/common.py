@@ -91,7 +91,7 @@ def session_view(app: SimulatorApp, call: Call, session_type: str | None) -> Ses
 
 
 # --- parameters ---------------------------------------------------------------------------------------
-# (app.py has the same small readers; these stay here so the browse routes need nothing from app.py.)
+# (app.py reads its query parameters with these too; they live here so the browse routes need nothing from app.py.)
 
 
 def arg(call: Call, name: str) -> str | None:
@@ -142,8 +142,7 @@ def parent_arg(call: Call, name: str = "parentId") -> str:
     raw = arg(call, name)
     if raw is None or raw == "":
         return ALL
-    top = "null" if call.version <= 5 else "root"
-    return ROOT if raw.lower() == top else raw
+    return ROOT if raw.lower() == top_word(call) else raw
 
 
 def top_word(call: Call) -> str:

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,7 @@ from vb365_sim.browse.common import (
 )
 from vb365_sim.contents import SessionView
 from vb365_sim.restore.desk import Knobs, RestoreDesk, Selection
-from vb365_sim.state import SimError, bad_request
+from vb365_sim.state import SimError, bad_request, json_object_body
 
 if TYPE_CHECKING:
     from vb365_sim.app import Call, SimulatorApp
@@ -46,18 +45,7 @@ def view_of(app: SimulatorApp, call: Call, session_type: str) -> SessionView:
 
 def request_body(call: Call) -> Data:
     """The JSON object of the request; an empty body is ``{}`` (several operations take none)."""
-    raw = call.request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise bad_request("The request body is not valid JSON.") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise bad_request("The request body must be a JSON object.")
-    return data
+    return json_object_body(call.request.get_data(cache=True))
 
 
 def field(data: Data, *names: str) -> Any:

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Response
 
 from vb365_sim.contents import SessionView
 from vb365_sim.contents.tree import DocTree
 from vb365_sim.restore import containers
+from vb365_sim.restore.common import Action, Data, Selector, desk, flag
 from vb365_sim.restore.desk import Entry, Knobs, Selection
 from vb365_sim.state import bad_request
+
+if TYPE_CHECKING:
+    from vb365_sim.app import Call, SimulatorApp
 
 DocId = Callable[[int, int], str]
 
@@ -73,3 +78,14 @@ def save(selection: Selection, knobs: Knobs, *, as_zip: bool, seed: str) -> Resp
     total = sum(e.size for e in selection)
     return containers.stream(containers.zip_chunks(blobs), knobs=knobs,
                              planned=containers.zip_size_estimate(total, selection.count))
+
+
+def saver(selector: Selector, scope: str, seed: str, *, always_zip: bool = False) -> Action:
+    """The save action of `scope`: the selection `selector` makes, as a ZIP (or the file itself when the body
+    asks `asZip: false` and `always_zip` is off)."""
+    def action(app: SimulatorApp, call: Call, data: Data) -> Response:
+        _, _, selection = selector(app, call, data, scope)
+        return save(selection, desk(app).knobs, as_zip=always_zip or flag(data, "asZip", True), seed=seed)
+
+    action.__name__ = f"save_{scope}"
+    return action

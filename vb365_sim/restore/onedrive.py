@@ -19,9 +19,7 @@ from vb365_sim.restore.common import (
     DOCUMENTS,
     Action,
     Data,
-    desk,
     field,
-    flag,
     ids_of,
     post,
     restore,
@@ -104,12 +102,7 @@ def _restorer(scope: str, copy: bool) -> Action:
 
 
 def _saver(scope: str) -> Action:
-    def action(app: SimulatorApp, call: Call, data: Data) -> Response:
-        _, _, selection = _selection(app, call, data, scope)
-        return documents.save(selection, desk(app).knobs, as_zip=flag(data, "asZip", True), seed="onedrive")
-
-    action.__name__ = f"save_{scope}"
-    return action
+    return documents.saver(_selection, scope, "onedrive")
 
 
 DOCS, DOC = DRIVE + "/Documents", DRIVE + "/Documents/{documentId}"

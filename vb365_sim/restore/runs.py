@@ -32,6 +32,9 @@ ITEMS_LISTED = 1000
 
 
 def find(app: SimulatorApp, call: Call) -> Run | None:
+    """The v8 restore run this session id names, if it is one (before v8 a restore answers synchronously)."""
+    if call.version < 8:
+        return None
     return desk(app).run(call.params["restoreSessionId"], call.who)
 
 

@@ -21,9 +21,7 @@ from vb365_sim.restore.common import (
     DOCUMENTS,
     Action,
     Data,
-    desk,
     field,
-    flag,
     ids_of,
     post,
     restore,
@@ -79,12 +77,7 @@ def _restorer(scope: str) -> Action:
 
 
 def _saver(scope: str) -> Action:
-    def action(app: SimulatorApp, call: Call, data: Data) -> Response:
-        _, _, selection = _selection(app, call, data, scope)
-        return documents.save(selection, desk(app).knobs, as_zip=flag(data, "asZip", True), seed="sharepoint")
-
-    action.__name__ = f"save_{scope}"
-    return action
+    return documents.saver(_selection, scope, "sharepoint")
 
 
 DOCS, DOC = SITE + "/Documents", SITE + "/Documents/{documentId}"

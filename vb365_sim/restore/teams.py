@@ -26,7 +26,6 @@ from vb365_sim.restore.common import (
     Data,
     desk,
     field,
-    flag,
     ids_of,
     post,
     restore,
@@ -168,13 +167,7 @@ def _export(scope: str) -> Action:
 
 
 def _saver(scope: str) -> Action:
-    def action(app: SimulatorApp, call: Call, data: Data) -> Response:
-        _, _, selection = _files(app, call, data, scope)
-        return documents.save(selection, desk(app).knobs, as_zip=scope != "file" or flag(data, "asZip", True),
-                              seed="teams")
-
-    action.__name__ = f"save_{scope}"
-    return action
+    return documents.saver(_files, scope, "teams", always_zip=scope != "file")
 
 
 ROUTES = [
