@@ -39,7 +39,8 @@ class PeriodicTask(models.Model):
     last_outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     last_error = models.TextField(blank=True)
     last_finished_at = models.DateTimeField(null=True, blank=True)
-    # Failures of this task in a row (the sync's alert to administrators counts these).
+    # Failures of this task in a row, shown on the operations page. (The sync's alert to administrators counts
+    # failed SyncRun rows instead, tasks.consecutive_sync_failures: that includes syncs run by hand.)
     consecutive_failures = models.PositiveIntegerField(default=0)
 
     class Meta:

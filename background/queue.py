@@ -114,9 +114,14 @@ def task_policy(task_path: str) -> TaskPolicy | None:
     return _policies.get(task_path)
 
 
+def heartbeat_fresh_after(*, now: Any = None) -> Any:
+    """The oldest heartbeat of a worker still counted alive (WORKER_STALE_SECONDS ago): task recovery, the
+    operations page and /healthz all judge workers by it."""
+    return (now or timezone.now()) - timedelta(seconds=settings.WORKER_STALE_SECONDS)
+
+
 def live_worker_ids(*, now: Any = None) -> set[str]:
-    now = now or timezone.now()
-    fresh_after = now - timedelta(seconds=settings.WORKER_STALE_SECONDS)
+    fresh_after = heartbeat_fresh_after(now=now)
     return set(WorkerHeartbeat.objects.filter(last_seen_at__gte=fresh_after).values_list("worker_id", flat=True))
 
 

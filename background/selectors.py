@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
@@ -34,7 +33,7 @@ class FailureRow:
 
 
 def worker_list() -> list[WorkerRow]:
-    fresh_after = timezone.now() - timedelta(seconds=settings.WORKER_STALE_SECONDS)
+    fresh_after = queue.heartbeat_fresh_after()
     return [WorkerRow(worker, worker.last_seen_at >= fresh_after) for worker in WorkerHeartbeat.objects.all()]
 
 

@@ -247,12 +247,12 @@ def restore_session_list(
     ordering: str | None = None,
 ) -> QuerySet[RestoreSession]:
     """Cached sessions the user may see, filtered and ordered. `organization` is an upstream id."""
-    sessions = _visible_sessions(user).select_related("organization", "requested_by", "on_behalf_of")
+    # The requester's profile comes along: every row says whether a tenant's own user started it
+    # (RestoreSession.started_by_tenant), and that is read without a query a row.
+    sessions = _visible_sessions(user).select_related("organization", "requested_by__profile", "on_behalf_of")
     if not sees_provider_fields(user):
-        # Whether a row is the tenant's own (RestoreSession.started_by_tenant) is read without a query a row;
-        # filters on provider fields only match the tenant's own sessions, so they reveal nothing of the
+        # Filters on provider fields only match the tenant's own sessions, so they reveal nothing of the
         # provider's (who, which ticket, which reason).
-        sessions = sessions.select_related("requested_by__profile")
         if requested_by or initiated_by or search:
             sessions = sessions.filter(requested_by__profile__tenant_organization_id=F("organization_id"))
     if organization:

@@ -137,9 +137,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
     """Database, cache and upstream reachability as JSON: 200 when all answer, 503 otherwise.
     Anyone (a load balancer) learns ok or failing per component; staff also get timings and error texts."""
     healthy, report = health.health_report(with_details=request.user.is_authenticated and request.user.is_staff)
-    response = JsonResponse(report, status=200 if healthy else 503)
-    response["Cache-Control"] = "no-store"
-    return response
+    return JsonResponse(report, status=200 if healthy else 503)  # no-store: NoStoreMiddleware
 
 
 class SignInView(auth_views.LoginView):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -117,8 +117,7 @@ def browse_allowed(*, actor: Actor, session: RestoreSession) -> bool:
 
 
 def _why(refusal: exceptions.Refusal, why: str) -> exceptions.Refusal:
-    return exceptions.Refusal(operation=refusal.operation, target=refusal.target, organization=refusal.organization,
-                              workload=refusal.workload, session_upstream_id=refusal.session_upstream_id, why=why)
+    return replace(refusal, why=why)
 
 
 # -- reading --------------------------------------------------------------------------------------------------------

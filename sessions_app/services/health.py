@@ -4,13 +4,11 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.utils import timezone
 
 from sessions_app.upstream import client as upstream
 from sessions_app.upstream.errors import UpstreamError
@@ -54,10 +52,10 @@ def _cache() -> str:
 
 def _workers() -> str:
     """At least one background worker wrote its heartbeat within WORKER_STALE_SECONDS."""
+    from background import queue
     from background.models import WorkerHeartbeat
 
-    fresh_after = timezone.now() - timedelta(seconds=settings.WORKER_STALE_SECONDS)
-    alive = WorkerHeartbeat.objects.filter(last_seen_at__gte=fresh_after).count()
+    alive = WorkerHeartbeat.objects.filter(last_seen_at__gte=queue.heartbeat_fresh_after()).count()
     if not alive:
         newest = WorkerHeartbeat.objects.order_by("-last_seen_at").values_list("last_seen_at", flat=True).first()
         raise RuntimeError("no background worker is running" if newest is None else

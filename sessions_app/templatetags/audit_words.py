@@ -14,12 +14,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from sessions_app.models import AuditAction, AuditEvent, Workload
-from sessions_app.templatetags.portal import times_shown
+from sessions_app.models import AuditAction, AuditEvent
+from sessions_app.templatetags.portal import WORKLOAD_LABELS, times_shown
 
 register = template.Library()
 
-WORKLOAD_LABELS = dict(Workload.choices)
 DETAIL_ORDER = ("user", "group", "organization", "change", "workloads", "workload", "before", "after", "operation",
                 "target", "why", "message", "error")
 

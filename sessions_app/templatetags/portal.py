@@ -78,7 +78,10 @@ def event_type(value: str) -> str:
     return value
 
 
+WORKLOAD_LABELS = dict(Workload.choices)
+
+
 @register.filter
 def workload_label(value: str) -> str:
     """A stored workload ("onedrive") as people read it ("OneDrive")."""
-    return dict(Workload.choices).get(value, value or "")
+    return WORKLOAD_LABELS.get(value, value or "")
