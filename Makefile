@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-browser demo worker test test-postgres bench run-sim screenshots clean
+.PHONY: install install-browser demo worker lint test test-postgres bench run-sim screenshots clean
 
 install: $(STAMP)
 
@@ -29,6 +29,11 @@ demo: install
 # the foreground, with the current environment (DATABASE_URL, …). Ctrl-C lets the current task finish.
 worker: install
 	$(PY) manage.py worker
+
+# Lint (ruff) and types (mypy: strict on upstream/, services/, selectors.py and vb365_sim/), as pyproject.toml says.
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 test: install install-browser
 	$(PY) -m pytest

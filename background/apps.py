@@ -21,10 +21,10 @@ def _periodic_outcome(sender: Any, task_result: Any, **kwargs: Any) -> None:
     from django_tasks import TaskResultStatus
 
     from background import scheduler
+    from background.selectors import last_line
 
     error = ""
     if task_result.errors:
-        lines = task_result.errors[-1].traceback.strip().splitlines()
-        error = lines[-1] if lines else task_result.errors[-1].exception_class_path
+        error = last_line(task_result.errors[-1].traceback) or task_result.errors[-1].exception_class_path
     scheduler.periodic_outcome_record(task_id=str(task_result.id),
                                       succeeded=task_result.status == TaskResultStatus.SUCCESSFUL, error=error)

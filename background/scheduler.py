@@ -39,6 +39,9 @@ PERIODIC_TASKS = (
     Periodic("session_failures_notify", "background.tasks.session_failures_notify", "SESSION_IDLE_CHECK_SECONDS"),
     Periodic("audit_checkpoint", "background.tasks.audit_checkpoint", "AUDIT_CHECKPOINT_INTERVAL_SECONDS"),
     Periodic("upstream_token_refresh", "background.tasks.upstream_token_refresh", "TOKEN_REFRESH_INTERVAL_SECONDS"),
+    # Issue 16: restore jobs whose worker died are ended (or resumed); expired download files are purged.
+    Periodic("restore_jobs_check", "restores.tasks.restore_jobs_check", "RESTORE_JOB_CHECK_SECONDS"),
+    Periodic("export_files_purge", "restores.tasks.export_files_purge", "EXPORT_PURGE_INTERVAL_SECONDS"),
 )
 
 

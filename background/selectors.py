@@ -47,7 +47,8 @@ def running_task_list() -> list[DBTaskResult]:
     return list(DBTaskResult.objects.running().order_by("started_at")[:50])
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
+    """The last line of a traceback (the exception and its message); empty for empty text."""
     lines = text.strip().splitlines()
     return lines[-1] if lines else ""
 
@@ -63,8 +64,8 @@ def failure_list(*, limit: int = RECENT_FAILURES) -> list[FailureRow]:
             fate = f"attempt {attempt} of {policy.max_attempts}; retried"
         else:
             fate = "failed for good" if attempt == 1 else f"failed for good after {attempt} attempts"
-        error = (_last_line(result.traceback) if result.exception_class_path == queue.INTERRUPTED_CLASS_PATH
-                 else _last_line(result.traceback) or result.exception_class_path)
+        error = (last_line(result.traceback) if result.exception_class_path == queue.INTERRUPTED_CLASS_PATH
+                 else last_line(result.traceback) or result.exception_class_path)
         rows.append(FailureRow(result.task_path.rsplit(".", 1)[-1], result.finished_at, attempt, fate, error))
     return rows
 

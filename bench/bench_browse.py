@@ -28,17 +28,19 @@ the benchmark shares the cores with whatever else runs, and every latency moves 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-try:
-    from bench import common
-except ImportError:  # run as a script
-    import common  # type: ignore[no-redef]
+# Run as a script (`python bench/bench_x.py`) only bench/ is on sys.path; the repository root makes `bench` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common
 
 REDIS_DB = 13
 PAGE = 50
@@ -131,7 +133,7 @@ def run(quick: bool) -> dict[str, Any]:
         prefix = f"{sim}/v8/RestoreSessions/{session_id}/organization/mailboxes"
         mailboxes = direct.get(prefix, params={"limit": 50}, timeout=60).json()["results"]
         mailbox = next(m for m in mailboxes if not m.get("isArchive") and not m.get("isPublic"))
-        roots = direct.get(f"{prefix}/{mailbox['id']}/folders", params={"parentId": "root", "limit": 500},
+        roots = direct.get(f"{prefix}/{mailbox['id']}/folders", params={"parentId": "root", "limit": "500"},
                            timeout=60).json()["results"]
         inbox = next(f for f in roots if f["name"] == "Inbox")
         subfolders = len(direct.get(f"{prefix}/{mailbox['id']}/folders", params={"parentId": inbox["id"],
@@ -251,7 +253,7 @@ def run(quick: bool) -> dict[str, Any]:
     def mb(kb: int) -> float:
         return round(kb / 1024, 1)
 
-    figures = [
+    figures: list[dict[str, Any]] = [
         {"figure": f"8a browse first visit − direct call, median (first/middle/last: {over_text})",
          "measured": over, "unit": "ms", "target": f"<= {TARGET_OVERHEAD_MS:g}", "passed": over <= TARGET_OVERHEAD_MS},
         {"figure": f"8b browse second visit (cache), median (first/middle/last: {cached_text})",
@@ -265,10 +267,12 @@ def run(quick: bool) -> dict[str, Any]:
         {"figure": f"8b gunicorn CPU per cached visit (per refused one: {cpu_ms['refused_limit_400']:g})",
          "measured": cpu_ms["second_visit"], "unit": "ms", "target": "info", "passed": None},
         {"figure": f"8d gunicorn workers RSS during the walk (start {mb(start_memory[0])}, peak {mb(peak[0])}, "
-                   f"end {mb(end_memory[0])} MB; 2nd half {second_half_mb['workers']:+g}): peak − start", "measured": growth_mb["workers"], "unit": "MB",
+                   f"end {mb(end_memory[0])} MB; 2nd half {second_half_mb['workers']:+g}): peak − start",
+         "measured": growth_mb["workers"], "unit": "MB",
          "target": f"<= {TARGET_GROWTH_MB:g}", "passed": growth_mb["workers"] <= TARGET_GROWTH_MB},
         {"figure": f"8d simulator RSS during the walk (start {mb(start_memory[1])}, peak {mb(peak[1])}, "
-                   f"end {mb(end_memory[1])} MB; 2nd half {second_half_mb['simulator']:+g}): peak − start", "measured": growth_mb["simulator"], "unit": "MB",
+                   f"end {mb(end_memory[1])} MB; 2nd half {second_half_mb['simulator']:+g}): peak − start",
+         "measured": growth_mb["simulator"], "unit": "MB",
          "target": f"<= {TARGET_GROWTH_MB:g}", "passed": growth_mb["simulator"] <= TARGET_GROWTH_MB},
         {"figure": f"8 Redis memory of the folder's cached pages ({pages:,} pages of {'500/50' if quick else '50'})",
          "measured": mb((redis_after - redis_before) // 1024), "unit": "MB", "target": "info", "passed": None},
@@ -276,13 +280,16 @@ def run(quick: bool) -> dict[str, Any]:
          "measured": f"{load_before[0]:.2f} / {load_after[0]:.2f}", "unit": "", "target": "info", "passed": None},
     ]
     step = max(1, len(series) // 200)
-    return {"name": "browse", "figures": figures, "passed": all(f["passed"] for f in figures if f["passed"] is not None),
+    return {"name": "browse", "figures": figures,
+            "passed": all(f["passed"] for f in figures if f["passed"] is not None),
             "details": {"folder_items": items, "inbox_subfolders": subfolders, "walk_pages": pages,
-                        "walk_seconds": round(walk_seconds, 1), "walk_ms_per_page": round(walk_seconds * 1000 / pages, 1),
+                        "walk_seconds": round(walk_seconds, 1),
+                        "walk_ms_per_page": round(walk_seconds * 1000 / pages, 1),
                         "samples_per_page": samples, "page_offsets": offsets, "medians_ms": medians,
                         "first_visit_minus_direct_ms": overhead,
                         "latency_refused_limit_400": common.latency_summary(floor),
-                        "latency": {p: {k: common.latency_summary(v) for k, v in t.items()} for p, t in timings.items()},
+                        "latency": {p: {k: common.latency_summary(v) for k, v in t.items()}
+                                    for p, t in timings.items()},
                         "simulator_cpu_ms_per_direct_page": round(sim_cpu * 1000 / (samples * len(POSITIONS)), 2),
                         "gunicorn_cpu_ms_per_request": cpu_ms,
                         "rss_growth_second_half_mb": second_half_mb,
@@ -295,6 +302,5 @@ def run(quick: bool) -> dict[str, Any]:
 
 if __name__ == "__main__":
     import json
-    import sys
 
     print(json.dumps(run("--quick" in sys.argv), indent=2))

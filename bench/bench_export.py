@@ -18,12 +18,13 @@ import json
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
-try:
-    from bench import common
-except ImportError:  # run as a script
-    import common  # type: ignore[no-redef]
+# Run as a script (`python bench/bench_x.py`) only bench/ is on sys.path; the repository root makes `bench` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common
 
 TARGET_RATE = 50_000.0
 TARGET_MB = 100.0
@@ -37,7 +38,8 @@ SELECT %(base)s + g, now() - (%(n)s - g) * interval '2 seconds', NULL, 'user' ||
   (ARRAY['sign_in','session_start_attempt','session_start','session_stop','export','sync'])[1 + g %% 6],
   CASE WHEN g %% 17 = 0 THEN 'failure' ELSE 'success' END,
   md5('bench-org-' || (g %% 4))::uuid::text,
-  (ARRAY['contoso.onmicrosoft.com','fabrikam.onmicrosoft.com','northwind.onmicrosoft.com','adatum.onmicrosoft.com'])[1 + g %% 4],
+  (ARRAY['contoso.onmicrosoft.com','fabrikam.onmicrosoft.com',
+         'northwind.onmicrosoft.com','adatum.onmicrosoft.com'])[1 + g %% 4],
   (ARRAY['exchange','onedrive','sharepoint','teams'])[1 + (g * 7) %% 4],
   md5('bench-session-' || g)::uuid::text,
   'INC-' || g || ': restore a deleted folder, "Projects, 2024", for user' || (g %% 5000),

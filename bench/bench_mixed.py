@@ -19,14 +19,17 @@ the sign-in phase's p99 (reported).
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
+from functools import partial
+from pathlib import Path
 from typing import Any
 
-try:
-    from bench import common
-except ImportError:  # run as a script
-    import common  # type: ignore[no-redef]
+# Run as a script (`python bench/bench_x.py`) only bench/ is on sys.path; the repository root makes `bench` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common
 
 USERS = 50
 ACCOUNTS = 10
@@ -85,20 +88,19 @@ def run(quick: bool) -> dict[str, Any]:
                     kind = "list_api"
                 if kind == "list_api":
                     params = rng.choice(LIST_FILTERS)
-                    r = common.timed(recorder, kind, lambda: s.get(f"{base}/api/sessions/", params=params,
-                                                                   timeout=60))
+                    r = common.timed(recorder, kind, partial(s.get, f"{base}/api/sessions/", params=params, timeout=60))
                     if r is not None and r.status_code == 200:
                         ids = [row["id"] for row in r.json()["results"]]
                         with lock:
                             known.extend(ids[:5])
                             del known[:-500]
                 elif kind == "detail_api":
-                    common.timed(recorder, kind, lambda: s.get(f"{base}/api/sessions/{sid}/", timeout=60))
+                    common.timed(recorder, kind, partial(s.get, f"{base}/api/sessions/{sid}/", timeout=60))
                 elif kind == "detail_html":
-                    common.timed(recorder, kind, lambda: s.get(f"{base}/sessions/{sid}/", timeout=60))
+                    common.timed(recorder, kind, partial(s.get, f"{base}/sessions/{sid}/", timeout=60))
                 elif kind == "history_html":
                     params = rng.choice([{}, {"workload": "exchange"}, {"page": "2"}])
-                    common.timed(recorder, kind, lambda: s.get(f"{base}/sessions/", params=params, timeout=60))
+                    common.timed(recorder, kind, partial(s.get, f"{base}/sessions/", params=params, timeout=60))
                 elif kind == "dashboard_html":
                     common.timed(recorder, kind, lambda: s.get(f"{base}/", timeout=60))
                 elif kind == "organizations_api":
@@ -110,8 +112,8 @@ def run(quick: bool) -> dict[str, Any]:
                         headers={**csrf, "Idempotency-Key": common.new_key()}, timeout=60))
                     if r is not None and r.status_code == 201:
                         new_id = r.json()["id"]
-                        common.timed(recorder, "stop_api", lambda: s.post(
-                            f"{base}/api/sessions/{new_id}/stop/", headers=csrf, timeout=60))
+                        common.timed(recorder, "stop_api", partial(
+                            s.post, f"{base}/api/sessions/{new_id}/stop/", headers=csrf, timeout=60))
 
         threads = [threading.Thread(target=user, args=(i,), daemon=True) for i in range(users)]
         sign_in_started = time.perf_counter()
@@ -158,6 +160,5 @@ def run(quick: bool) -> dict[str, Any]:
 
 if __name__ == "__main__":
     import json
-    import sys
 
     print(json.dumps(run("--quick" in sys.argv), indent=2))

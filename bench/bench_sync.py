@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
-try:
-    from bench import common
-except ImportError:  # run as a script
-    import common  # type: ignore[no-redef]
+# Run as a script (`python bench/bench_x.py`) only bench/ is on sys.path; the repository root makes `bench` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common
 
 TARGET_RATE = 5000.0
 TARGET_MB = 200.0
@@ -59,6 +61,5 @@ def run(quick: bool) -> dict[str, Any]:
 
 if __name__ == "__main__":
     import json
-    import sys
 
     print(json.dumps(run("--quick" in sys.argv), indent=2))

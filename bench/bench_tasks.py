@@ -15,12 +15,14 @@ import random
 import subprocess
 import sys
 import time
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-try:
-    from bench import common
-except ImportError:  # run as a script
-    import common  # type: ignore[no-redef]
+# Run as a script (`python bench/bench_x.py`) only bench/ is on sys.path; the repository root makes `bench` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -72,6 +74,7 @@ def _child(mode: str, *args: str) -> None:
                 if row.finished_at:
                     break
                 time.sleep(0.01)
+            assert row.started_at is not None, "a finished task has started"
             waits.append((row.started_at - row.enqueued_at).total_seconds() * 1000)
         print(json.dumps({"median_ms": round(common.median(waits), 1), "p95_ms": round(common.percentile(waits, 95), 1),
                           "tasks": len(waits)}))
@@ -83,7 +86,13 @@ def _child(mode: str, *args: str) -> None:
     elif mode == "drained":
         rows = list(DBTaskResult.objects.values_list("status", "started_at", "finished_at", "worker_ids"))
         done = [row for row in rows if row[0] == "SUCCESSFUL"]
-        span = (max(row[2] for row in done) - min(row[1] for row in done)).total_seconds()
+        starts: list[datetime] = []
+        finishes: list[datetime] = []
+        for _, started_at, finished_at, _ in done:
+            assert started_at is not None and finished_at is not None, "a successful task has started and finished"
+            starts.append(started_at)
+            finishes.append(finished_at)
+        span = (max(finishes) - min(starts)).total_seconds()
         print(json.dumps({"count": len(done), "seconds": round(span, 2), "per_second": round(len(done) / span, 1),
                           "once": all(len(row[3]) == 1 for row in done),
                           "workers": len({row[3][0] for row in done})}))

@@ -11,16 +11,19 @@ Figure: token grants × 1000 / portal requests. Target: at most 1.
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import requests
 
-try:
-    from bench import common
-except ImportError:  # run as a script
-    import common  # type: ignore[no-redef]
+# Run as a script (`python bench/bench_x.py`) only bench/ is on sys.path; the repository root makes `bench` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common
 
 CLIENTS = 16
 TARGET = 1.0
@@ -70,7 +73,7 @@ def run(quick: bool) -> dict[str, Any]:
                         f"{base}/api/organizations/", params={"refresh": "true"}, timeout=60))
                 else:
                     sid = rng.choice(known)
-                    common.timed(recorder, "detail", lambda: s.get(f"{base}/api/sessions/{sid}/", timeout=60))
+                    common.timed(recorder, "detail", partial(s.get, f"{base}/api/sessions/{sid}/", timeout=60))
 
         wall = common.run_clients(CLIENTS, body, time_limit=time_limit)
         stats = common.sim_stats(sim)
@@ -94,6 +97,5 @@ def run(quick: bool) -> dict[str, Any]:
 
 if __name__ == "__main__":
     import json
-    import sys
 
     print(json.dumps(run("--quick" in sys.argv), indent=2))

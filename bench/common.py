@@ -18,8 +18,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,10 +117,8 @@ def _kill_group(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        try:
+        with suppress(ProcessLookupError):  # it ended between the wait and the kill
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=5)
 
 
@@ -141,22 +139,51 @@ def wait_http(url: str, proc: subprocess.Popen[Any], timeout: float = 60, what: 
 # -- simulator --------------------------------------------------------------------------------------------------
 
 
+def pinned(command: list[str], cpus: Collection[int] | None) -> list[str]:
+    """`command` run by ``taskset`` on `cpus` (its threads and children stay there), or as is for None."""
+    if cpus is None:
+        return command
+    return ["taskset", "--cpu-list", ",".join(str(cpu) for cpu in sorted(cpus)), *command]
+
+
+def split_cores() -> tuple[set[int], set[int]]:
+    """The cores this process may use, split in two halves: (for the portal, for everything else). With
+    2 cores: ({1}, {0}). Raises RuntimeError with fewer than 2."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        raise RuntimeError(f"pinning needs at least 2 cores, this process may use {cores}")
+    half = len(cores) // 2
+    return set(cores[half:]), set(cores[:half])
+
+
 @contextmanager
-def simulator(*args: str) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
-    """``python -m vb365_sim`` on a free port; yields (base URL, process, seconds until it answered)."""
+def pinned_here(cpus: Collection[int]) -> Iterator[None]:
+    """This process's current thread (and every thread it starts meanwhile) on `cpus`; restored on exit."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+@contextmanager
+def simulator(*args: str, cpus: Collection[int] | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
+    """``python -m vb365_sim`` on a free port (on `cpus` when given); yields (base URL, process, seconds until it
+    answered)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     LOGS.mkdir(parents=True, exist_ok=True)
-    err = open(LOGS / f"sim-{port}.log", "wb")
-    started = time.perf_counter()
-    proc = subprocess.Popen([PY, "-m", "vb365_sim", "--host", "127.0.0.1", "--port", str(port), *args], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-    try:
-        wait_http(f"{base}/_sim/info", proc, timeout=120, what="simulator")
-        yield base, proc, time.perf_counter() - started
-    finally:
-        _kill_group(proc)
-        err.close()
+    with open(LOGS / f"sim-{port}.log", "wb") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            pinned([PY, "-m", "vb365_sim", "--host", "127.0.0.1", "--port", str(port), *args], cpus),
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        try:
+            wait_http(f"{base}/_sim/info", proc, timeout=120, what="simulator")
+            yield base, proc, time.perf_counter() - started
+        finally:
+            _kill_group(proc)
 
 
 def sim_token(base: str) -> str:
@@ -167,12 +194,12 @@ def sim_token(base: str) -> str:
 
 
 def sim_stats(base: str) -> dict[str, Any]:
-    return requests.get(f"{base}/_sim/stats", timeout=30).json()  # type: ignore[no-any-return]
+    return requests.get(f"{base}/_sim/stats", timeout=30).json()
 
 
 def sim_backed_up_organization(base: str) -> dict[str, Any]:
     info = requests.get(f"{base}/_sim/info", timeout=30).json()
-    return next(o for o in info["organizations"] if o["is_backed_up"])  # type: ignore[no-any-return]
+    return next(o for o in info["organizations"] if o["is_backed_up"])
 
 
 # -- PostgreSQL and Redis ---------------------------------------------------------------------------------------
@@ -284,7 +311,8 @@ def portal_env(*, database: str, cache: str, vb365_url: str, **extra: str) -> di
     return env
 
 
-def manage(env: dict[str, str], *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def manage(env: dict[str, str], *args: str, check: bool = True,
+           timeout: float = 600) -> subprocess.CompletedProcess[str]:
     result = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=timeout, start_new_session=True)
     if check and result.returncode != 0:
@@ -307,27 +335,27 @@ def add_user(env: dict[str, str], name: str, role: str) -> None:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], *, workers: int = 4, threads: int = 4, name: str = "portal"
-             ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """gunicorn portal.wsgi on 127.0.0.1:<free port>; yields (base URL, master process)."""
+def gunicorn(env: dict[str, str], *, workers: int = 4, threads: int = 4, name: str = "portal",
+             cpus: Collection[int] | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """gunicorn portal.wsgi on 127.0.0.1:<free port> (master and workers on `cpus` when given); yields
+    (base URL, master process)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     LOGS.mkdir(parents=True, exist_ok=True)
-    err = open(LOGS / f"gunicorn-{name}-{port}.log", "wb")
-    proc = subprocess.Popen(
-        [GUNICORN, "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-         "--timeout", "60", "--graceful-timeout", "5", "--backlog", "2048"],
-        cwd=ROOT, env=env, stdout=err, stderr=err, start_new_session=True)
-    try:
-        wait_http(f"{base}/healthz", proc, timeout=60, what="gunicorn")
-        # Every worker has booted (imported Django) before the clock starts.
-        deadline = time.monotonic() + 30
-        while len(children_pids(proc.pid)) < workers and time.monotonic() < deadline:
-            time.sleep(0.1)
-        yield base, proc
-    finally:
-        _kill_group(proc)
-        err.close()
+    with open(LOGS / f"gunicorn-{name}-{port}.log", "wb") as err:
+        proc = subprocess.Popen(
+            pinned([GUNICORN, "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads",
+                    str(threads), "--timeout", "60", "--graceful-timeout", "5", "--backlog", "2048"], cpus),
+            cwd=ROOT, env=env, stdout=err, stderr=err, start_new_session=True)
+        try:
+            wait_http(f"{base}/healthz", proc, timeout=60, what="gunicorn")
+            # Every worker has booted (imported Django) before the clock starts.
+            deadline = time.monotonic() + 30
+            while len(children_pids(proc.pid)) < workers and time.monotonic() < deadline:
+                time.sleep(0.1)
+            yield base, proc
+        finally:
+            _kill_group(proc)
 
 
 @dataclass(frozen=True)
@@ -346,20 +374,43 @@ class PortalStack:
 
 @contextmanager
 def portal_stack(name: str, *, redis: int, sim_args: Sequence[str], users: Sequence[str], role: str = "helpdesk",
-                 setup: Sequence[Sequence[str]] = (), workers: int = 4, threads: int = 4) -> Iterator[PortalStack]:
-    """Simulator (``sim_args``), fresh database, Redis db ``redis``, the users, the ``manage.py`` commands of
-    ``setup``, then gunicorn; everything is stopped and dropped on exit."""
-    with redis_db(redis) as cache, simulator(*sim_args) as (sim, sim_proc, _), database(name) as db:
+                 setup: Sequence[Sequence[str]] = (), workers: int = 4, threads: int = 4,
+                 portal_cpus: Collection[int] | None = None, sim_cpus: Collection[int] | None = None
+                 ) -> Iterator[PortalStack]:
+    """Simulator (``sim_args``, on ``sim_cpus``), fresh database, Redis db ``redis``, the users, the
+    ``manage.py`` commands of ``setup``, then gunicorn (on ``portal_cpus``); everything is stopped and dropped
+    on exit."""
+    with redis_db(redis) as cache, simulator(*sim_args, cpus=sim_cpus) as (sim, sim_proc, _), \
+            database(name) as db:
         env = portal_env(database=pg_url(db), cache=cache, vb365_url=sim)
         add_users(env, list(users), role)
         for command in setup:
             manage(env, *command)
-        with gunicorn(env, workers=workers, threads=threads, name=name) as (base, master):
+        with gunicorn(env, workers=workers, threads=threads, name=name, cpus=portal_cpus) as (base, master):
             yield PortalStack(sim=sim, sim_proc=sim_proc, base=base, master=master, env=env)
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU time of every PostgreSQL server process on this machine (backends, WAL writer, …), seconds."""
+def postgres_backend_cpu_seconds(dbname: str) -> dict[int, float]:
+    """CPU time (seconds) of each PostgreSQL backend connected to `dbname`, by process id."""
+    with _admin_connection() as conn:
+        pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [dbname])]
+    return {pid: cpu_seconds(pid) for pid in pids}
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two readings of per-process CPU times: the growth of the processes in both,
+    plus all of those that appeared meanwhile (those that ended meanwhile are lost: a small undercount, never
+    the negative figure a difference of sums gives when a process ends)."""
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
+
+
+def postgres_cpu_seconds(dbname: str | None = None) -> float:
+    """CPU time (seconds) of the PostgreSQL server processes: the backends connected to `dbname`, or, without
+    it, every PostgreSQL process on this machine (backends, WAL writer, …; other users' work included)."""
+    if dbname is not None:
+        with _admin_connection() as conn:
+            pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [dbname])]
+        return sum(cpu_seconds(pid) for pid in pids)
     total = 0.0
     for entry in os.listdir("/proc"):
         if entry.isdigit():

@@ -11,6 +11,9 @@
                                                                  unknown: the 404 of an unknown session id);
                                                                  samples only threads holding the GIL, so the
                                                                  shares are of CPU time, not of waiting
+    .venv/bin/python bench/profiling.py cpu     [--requests 400]   gunicorn and PostgreSQL CPU per start, read
+                                                                 and unknown-id 404 (4 clients, ≈ 1 min): the
+                                                                 quick check of a change to the request path
 
 Each prints the top functions (cumulative and own time) and writes the raw profile to bench/results/*.prof.
 Same databases, Redis dbs and clean-up rules as the benchmarks.
@@ -19,10 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pstats
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -57,7 +62,7 @@ import cProfile, django, sys, time, uuid, json
 django.setup()
 from django.conf import settings
 settings.ALLOWED_HOSTS = ["*"]
-from django.db import connection, reset_queries
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 org_id, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -69,24 +74,30 @@ c.get("/api/organizations/", **h)
 def start():
     return c.post("/api/sessions/", {"organization": org_id, "workload": "exchange", "reason": "profile"},
                   content_type="application/json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()), **h)
-ids = [start().json()["id"] for _ in range(3)]
-for i in ids: c.get(f"/api/sessions/{i}/", **h)
-with CaptureQueriesContext(connection) as q:
-    start()
-print("SQL queries in one POST /api/sessions/:", len(q.captured_queries))
-with CaptureQueriesContext(connection) as q:
-    c.get(f"/api/sessions/{ids[0]}/", **h)
-print("SQL queries in one GET /api/sessions/{id}/ (cached, < 2 s old):", len(q.captured_queries))
-for kind in ("start", "read"):
+def read(session_id):
+    return c.get(f"/api/sessions/{session_id}/", **h)
+def unknown():
+    return c.get(f"/api/sessions/{uuid.uuid4()}/", **h)
+# Benchmark 1 reads each session more than LIVE_REFRESH_INTERVAL (2 s) after the previous read: one upstream
+# read per portal read. The sessions read here are therefore all older than that when they are read.
+ids = [start().json()["id"] for _ in range(n + 3)]
+for _ in range(25):
+    unknown()  # past AUDIT_REFUSAL_TARGETS_PER_WINDOW: further unknown ids are counted under "*", as in the bench
+time.sleep(2.1)
+for what, call in (("POST /api/sessions/", start), ("GET /api/sessions/{id}/ (re-read from VB365)",
+                   lambda: read(ids.pop())), ("GET /api/sessions/{unknown id}/ (404)", unknown)):
+    with CaptureQueriesContext(connection) as q:
+        status = call().status_code
+    print(f"\\nSQL statements in one {what} -> {status}: {len(q.captured_queries)}")
+    for query in q.captured_queries:
+        print("   ", query["time"], query["sql"][:300])
+time.sleep(2.1)
+for kind in ("start", "read", "unknown"):
     profile = cProfile.Profile()
-    new_ids = []
     t = time.perf_counter()
     profile.enable()
     for _ in range(n):
-        if kind == "start":
-            new_ids.append(start().json()["id"])
-        else:
-            c.get(f"/api/sessions/{ids[_ % len(ids)]}/", **h)
+        {"start": start, "read": lambda: read(ids.pop()), "unknown": unknown}[kind]()
     profile.disable()
     print(kind, n, "requests,", round((time.perf_counter() - t) / n * 1000, 1), "ms each (profiled, one client)")
     profile.dump_stats(out + f"-{kind}.prof")
@@ -122,7 +133,7 @@ def profile_api(n: int) -> None:
         subprocess.run([common.PY, "-c", API_CHILD, org_id, str(n), str(out), common.PASSWORD], cwd=common.ROOT,
                        env=env, check=True)
         print("simulator calls:", json.dumps(common.sim_stats(sim)["requests"], indent=1))
-    for kind in ("start", "read"):
+    for kind in ("start", "read", "unknown"):
         _print(Path(f"{out}-{kind}.prof"), 30)
 
 
@@ -147,7 +158,9 @@ def profile_live(kind: str, seconds: int) -> None:
         requests.get(f"{stack.base}/api/organizations/", headers=headers, timeout=30).raise_for_status()
         ids: list[str] = []
         lock = threading.Lock()
-        stop = time.monotonic() + seconds + 6
+        running = threading.Event()
+        running.set()
+        measured = [0]  # requests of the profiled kind answered so far
 
         def start(s: requests.Session) -> None:
             response = s.post(f"{stack.base}/api/sessions/", json={
@@ -161,7 +174,7 @@ def profile_live(kind: str, seconds: int) -> None:
             s = requests.Session()
             s.headers.update(headers)
             n = 0
-            while time.monotonic() < stop:
+            while running.is_set():
                 n += 1
                 if kind == "start" or (kind == "read" and len(ids) < 200):
                     start(s)
@@ -171,17 +184,85 @@ def profile_live(kind: str, seconds: int) -> None:
                     s.get(f"{stack.base}/api/sessions/{session_id}/", timeout=60)
                 else:
                     s.get(f"{stack.base}/api/sessions/{uuid.uuid4()}/", timeout=60)
+                if kind != "read" or len(ids) >= 200:
+                    with lock:
+                        measured[0] += 1
 
         clients = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(LIVE_CLIENTS)]
         for client in clients:
             client.start()
-        time.sleep(3)  # past the first requests of every worker
+        # Sampling starts once every worker has served dozens of the profiled requests: their first ones
+        # import modules and open connections, which is not what the figures are about.
+        warm_until = time.monotonic() + 120
+        while measured[0] < 25 * LIVE_CLIENTS and time.monotonic() < warm_until:
+            time.sleep(0.2)
         subprocess.run([str(Path(common.PY).with_name("py-spy")), "record", "--pid", str(stack.master.pid),
                         "--subprocesses", "--gil", "--nonblocking", "--rate", "200", "--duration", str(seconds),
                         "--format", "raw", "--output", str(out)], check=True, capture_output=True)
+        running.clear()
         for client in clients:
             client.join(timeout=90)
     _print_collapsed(out)
+
+
+def profile_cpu(requests_per_kind: int) -> None:
+    """gunicorn and PostgreSQL CPU per request of each kind of benchmark 1 (start, read, unknown), from 4
+    clients against the same stack: the quick way to see what a change to the request path saves."""
+    import threading
+    import time
+    import uuid
+
+    import requests
+
+    with common.portal_stack("profile_cpu", redis=15, sim_args=("--latency-ms", "20", "--seed", "11"),
+                             users=["bench_profile"]) as stack:
+        org_id = common.sim_backed_up_organization(stack.sim)["id"]
+        headers = {"Authorization": f"Token {common.api_token(stack.base, 'bench_profile')}"}
+        requests.get(f"{stack.base}/api/organizations/", headers=headers, timeout=30).raise_for_status()
+        ids: list[str] = []
+        lock = threading.Lock()
+        clients = [requests.Session() for _ in range(4)]
+        for client in clients:
+            client.headers.update(headers)
+
+        def start(s: requests.Session) -> None:
+            response = s.post(f"{stack.base}/api/sessions/", json={
+                "organization": org_id, "workload": "exchange", "reason": "profile"},
+                headers={"Idempotency-Key": common.new_key()}, timeout=60)
+            response.raise_for_status()
+            with lock:
+                ids.append(response.json()["id"])
+
+        def read(s: requests.Session) -> None:
+            with lock:
+                session_id = ids.pop(0)
+            s.get(f"{stack.base}/api/sessions/{session_id}/", timeout=60).raise_for_status()
+
+        def unknown(s: requests.Session) -> None:
+            assert s.get(f"{stack.base}/api/sessions/{uuid.uuid4()}/", timeout=60).status_code == 404
+
+        database = stack.env["DATABASE_URL"].rsplit("/", 1)[1]
+
+        def cpu() -> tuple[dict[int, float], dict[int, float]]:
+            return ({pid: common.cpu_seconds(pid) for pid in stack.worker_pids()},
+                    common.postgres_backend_cpu_seconds(database))
+
+        for kind, call in (("warm", start), ("start", start), ("read", read), ("unknown", unknown)):
+            count = 8 if kind == "warm" else requests_per_kind
+            before, t = cpu(), time.perf_counter()
+            def body(i: int, call: Any = call, per_client: int = count // len(clients)) -> None:
+                for _ in range(per_client):
+                    call(clients[i])
+
+            common.run_clients(len(clients), body, time_limit=300)
+            after, wall = cpu(), time.perf_counter() - t
+            n = count // len(clients) * len(clients)
+            if kind != "warm":
+                gunicorn_ms = common.cpu_spent(before[0], after[0]) * 1000 / n
+                postgres_ms = common.cpu_spent(before[1], after[1]) * 1000 / n
+                print(f"{kind:8} gunicorn {gunicorn_ms:6.2f} ms/request, PostgreSQL {postgres_ms:5.2f} ms/request, "
+                      f"{wall * 1000 / n * len(clients):6.1f} ms per request per client ({n} requests, load "
+                      f"{os.getloadavg()[0]:.2f})", flush=True)
 
 
 def _print_collapsed(path: Path, limit: int = 45) -> None:
@@ -201,7 +282,7 @@ def _print_collapsed(path: Path, limit: int = 45) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["export", "sync", "api", "live"])
+    parser.add_argument("what", choices=["export", "sync", "api", "live", "cpu"])
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--kind", choices=["start", "read", "unknown"], default="start")
@@ -209,7 +290,8 @@ def main() -> int:
     args = parser.parse_args()
     common.RESULTS.mkdir(parents=True, exist_ok=True)
     {"export": lambda: profile_export(args.rows), "sync": lambda: profile_sync(args.rows),
-     "api": lambda: profile_api(args.requests), "live": lambda: profile_live(args.kind, args.seconds)}[args.what]()
+     "api": lambda: profile_api(args.requests), "live": lambda: profile_live(args.kind, args.seconds),
+     "cpu": lambda: profile_cpu(args.requests)}[args.what]()
     return 0
 
 

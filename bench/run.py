@@ -12,6 +12,7 @@ minutes that tests can use); figures from it are not comparable with the targets
   6 mixed     50 users, mixed workload, 60 s: errors, p99            bench_mixed.py
   7 tasks     task queue: enqueue-to-start p50/p95, 2-worker drain   bench_tasks.py
   8 browse    200,000-item folder: portal vs direct, cache, memory   bench_browse.py
+  9 restores  2 GB export, ten exports at once, 10,000-item restore  bench_restores.py
 
 Needs PostgreSQL (127.0.0.1:5432, user postgres; BENCH_PG_HOST/PORT/USER) and Redis (127.0.0.1:6379,
 dbs 10–14; BENCH_REDIS_HOST/PORT). Exit status: 0 when every benchmark ran (whether or not it met its
@@ -35,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
 
-BENCHMARKS = {1: "overhead", 2: "tokens", 3: "history", 4: "sync", 5: "export", 6: "mixed", 7: "tasks", 8: "browse"}
+BENCHMARKS = {1: "overhead", 2: "tokens", 3: "history", 4: "sync", 5: "export", 6: "mixed", 7: "tasks", 8: "browse",
+              9: "restores"}
 
 
 def _git_commit() -> str:
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             number = int(token) if token.isdigit() else names.get(token)
             if number not in BENCHMARKS:
                 parser.error(f"unknown benchmark {token!r}; choose from {BENCHMARKS}")
-            selected.append(number)  # type: ignore[arg-type]
+            selected.append(number)
 
     started = time.time()
     results: list[dict[str, Any]] = []

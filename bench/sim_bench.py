@@ -99,7 +99,8 @@ def bench_endpoints(n: int) -> list[dict[str, Any]]:
         form = {"grant_type": "password", "username": "admin", "password": "admin"}
         token = requests.post(f"{base}/v8/Token", data=form).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
-        ids = [s["id"] for s in requests.get(f"{base}/v8/RestoreSessions", params={"limit": 1000}, headers=headers).json()["results"]]
+        listed = requests.get(f"{base}/v8/RestoreSessions", params={"limit": 1000}, headers=headers).json()
+        ids = [s["id"] for s in listed["results"]]
         return [
             measure("token (POST /v8/Token)", n, lambda s, i: s.post(f"{base}/v8/Token", data=form).status_code),
             measure("list (GET /v8/RestoreSessions?limit=30)", n,
@@ -117,7 +118,8 @@ def bench_million() -> dict[str, Any]:
         pages, rows = 5, 0
         t = time.perf_counter()
         for p in range(pages):
-            body = requests.get(f"{base}/v8/RestoreSessions", params={"offset": p * 10_000, "limit": 10_000}, headers=headers).json()
+            body = requests.get(f"{base}/v8/RestoreSessions", params={"offset": p * 10_000, "limit": 10_000},
+                                headers=headers).json()
             rows += len(body["results"])
         page_s = time.perf_counter() - t
         deep = requests.get(f"{base}/v8/RestoreSessions", params={"offset": 999_000, "limit": 30}, headers=headers)

@@ -95,6 +95,7 @@ def demo_environment(*, upstream_url: str, api_version: int, debug: bool) -> Non
     """The portal's settings for the demo, through the environment as in production (portal/settings.py)."""
     os.environ.setdefault("DJANGO_SECRET_KEY", "demo-only-not-secret")
     os.environ.setdefault("AUDIT_CHAIN_KEY", "demo-only-audit-chain-key-not-secret-0123456789")
+    os.environ.setdefault("RESTORE_CREDENTIALS_KEY", "demo-only-restore-credentials-key-not-secret-0123")
     # The switch decides, whatever a .env file says: the demo is production unless a developer asks.
     os.environ["DJANGO_DEBUG"] = "true" if debug else "false"
     # Plain HTTP on loopback: a Secure cookie would never come back.

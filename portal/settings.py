@@ -6,8 +6,11 @@ Values are read once, at import; a `.env` file beside manage.py is read when pre
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import environ
+
+from restores.storage_settings import S3Location, restore_storage_entry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,6 +48,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "background",
+    "restores",
 ]
 
 MIDDLEWARE = [
@@ -106,7 +110,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DJANGO_CONN_HEALTH_CHECKS", default=True)
 
 
-def sqlite_for_concurrency(database: dict) -> dict:  # type: ignore[type-arg]
+def sqlite_for_concurrency(database: dict[str, Any]) -> dict[str, Any]:
     """SQLite with several writers (threads, the demo): take the write lock up front, wait instead of failing."""
     if database["ENGINE"].endswith("sqlite3"):
         database.setdefault("OPTIONS", {}).update(
@@ -175,13 +179,31 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY el
 # STATIC FILES
 # ------------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT: Path | None = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
                     if not DEBUG else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# RESTORE DOWNLOADS (saves and exports; restores/storage.py)
+# ------------------------------------------------------------------------------
+# STORAGES["restores"]: the file system under RESTORE_FILES_ROOT, or S3-compatible storage once a bucket is named
+# (RESTORE_STORAGE_URL = s3://[KEY:SECRET@]BUCKET[/PREFIX][?endpoint_url=…&region=…], or the RESTORE_S3_* settings,
+# which win over the URL). Workers on several machines need S3.
+RESTORE_FILES_ROOT = Path(env("RESTORE_FILES_ROOT", default="") or BASE_DIR / "var" / "restores")
+STORAGES["restores"] = restore_storage_entry(
+    files_root=RESTORE_FILES_ROOT,
+    url=env("RESTORE_STORAGE_URL", default=""),
+    s3=S3Location(bucket=env("RESTORE_S3_BUCKET", default=""), prefix=env("RESTORE_S3_PREFIX", default=""),
+                  endpoint_url=env("RESTORE_S3_ENDPOINT_URL", default=""),
+                  access_key=env("RESTORE_S3_ACCESS_KEY_ID", default=""),
+                  secret_key=env("RESTORE_S3_SECRET_ACCESS_KEY", default=""),
+                  region=env("RESTORE_S3_REGION", default="")),
+)
+# A saved or exported file can be downloaded this long after it was made; the scheduled purge then deletes it.
+EXPORT_RETENTION_HOURS = env.int("EXPORT_RETENTION_HOURS", default=24)
 
 # UPSTREAM (VB365 REST API)
 # ------------------------------------------------------------------------------
@@ -246,6 +268,7 @@ LOGGING = {
         "sessions_app": {"level": LOG_LEVEL},
         "sessions_app.upstream": {"level": "DEBUG" if DEBUG else LOG_LEVEL},
         "background": {"level": LOG_LEVEL},
+        "restores": {"level": LOG_LEVEL},
     },
 }
 
@@ -279,6 +302,24 @@ AUDIT_CHECKPOINT_INTERVAL_SECONDS = env.int("AUDIT_CHECKPOINT_INTERVAL_SECONDS",
 TOKEN_REFRESH_INTERVAL_SECONDS = env.int("TOKEN_REFRESH_INTERVAL_SECONDS", default=60)
 # Administrators are told by e-mail once the scheduled sync has failed this many times in a row.
 SYNC_FAILURE_ALERT_AFTER = env.int("SYNC_FAILURE_ALERT_AFTER", default=3)
+
+# RESTORE JOBS (restores/: item restores, saves and exports; see restores/services/)
+# ------------------------------------------------------------------------------
+# v4–v7 hold a restore POST until VB365 has restored everything: the worker waits this long for the answer.
+VB365_RESTORE_TIMEOUT = env.int("VB365_RESTORE_TIMEOUT", default=4 * 3600)
+# The key Microsoft 365 credentials are sealed with (Fernet): an organization's application credentials, and
+# an operator's credentials on their way to the worker. Kept in the environment, never in the database;
+# without it, restores need the device code flow. Earlier keys (comma-separated) still open what they sealed.
+RESTORE_CREDENTIALS_KEY = env("RESTORE_CREDENTIALS_KEY", default="")
+RESTORE_CREDENTIALS_OLD_KEYS = env.list("RESTORE_CREDENTIALS_OLD_KEYS", default=[])
+# Credentials handed to the worker that no worker took within this long are destroyed (the job then fails).
+RESTORE_CREDENTIALS_HANDOFF_SECONDS = env.int("RESTORE_CREDENTIALS_HANDOFF_SECONDS", default=900)
+# How often a v8 restore run's statistics and events are read while it runs.
+RESTORE_POLL_SECONDS = env.float("RESTORE_POLL_SECONDS", default=2.0)
+# Periodic: jobs whose worker died are ended (or resumed), stale credential hand-offs destroyed.
+RESTORE_JOB_CHECK_SECONDS = env.int("RESTORE_JOB_CHECK_SECONDS", default=30)
+# Periodic: expired download files are purged.
+EXPORT_PURGE_INTERVAL_SECONDS = env.int("EXPORT_PURGE_INTERVAL_SECONDS", default=600)
 
 # E-MAIL
 # ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
 
 from portal.settings import *  # noqa: E402,F401,F403
 from portal.settings import BASE_DIR, STORAGES, env, sqlite_for_concurrency  # noqa: E402
+from restores.storage_settings import restore_storage_entry  # noqa: E402
 
 SECRET_KEY = "test-only-not-secret"
 DEBUG = False
@@ -20,6 +21,9 @@ STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+# Restore downloads of a test run go to a folder of its own, on the file system (tests of S3 set their own).
+RESTORE_FILES_ROOT = Path(tempfile.gettempdir()) / f"restoredesk-test-restores-{os.getpid()}"
+STORAGES["restores"] = restore_storage_entry(files_root=RESTORE_FILES_ROOT)
 CSRF_COOKIE_SECURE = False
 
 # The second CI pass sets TEST_DATABASE_URL / TEST_CACHE_URL to run the same suite on PostgreSQL and Redis.
@@ -37,7 +41,7 @@ if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     CACHES["default"]["KEY_PREFIX"] = f"restoredesk-test-{os.getpid()}"
 
 AUDIT_CHAIN_KEY = "test-only-audit-chain-key-0123456789abcdef"
-AUDIT_CHAIN_OLD_KEYS: list[str] = []
+AUDIT_CHAIN_OLD_KEYS = []
 # One file per test process, emptied after each test (tests/conftest.py).
 AUDIT_CHECKPOINT_PATH = Path(tempfile.gettempdir()) / f"restoredesk-test-audit-checkpoints-{os.getpid()}.jsonl"
 AUDIT_CHECKPOINT_SYSLOG = ""
@@ -53,3 +57,8 @@ VB365_VERIFY_TLS = "true"
 VB365_CONNECT_TIMEOUT = 2.0
 VB365_READ_TIMEOUT = 5.0
 VB365_MAX_RETRIES = 0
+
+# Restore jobs (restores/): a test key for sealing credentials; polls without waiting.
+RESTORE_CREDENTIALS_KEY = "test-only-restore-credentials-key-0123456789"
+RESTORE_CREDENTIALS_OLD_KEYS = []
+RESTORE_POLL_SECONDS = 0.05

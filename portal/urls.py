@@ -19,6 +19,8 @@ urlpatterns = [
     path("admin/login/", views.admin_sign_in),
     path("admin/", admin.site.urls),
     path("api/", include("sessions_app.api.urls")),
+    path("api/", include("restores.api_urls")),
     path("operations/", include("background.urls")),
+    path("", include("restores.urls")),
     path("", include("sessions_app.urls")),
 ]

@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
+from sessions_app.http import client_address
 from sessions_app.models import (
     AccessGrant,
     ApiToken,
@@ -27,11 +28,10 @@ from sessions_app.models import (
     SyncRun,
     UserProfile,
 )
-from sessions_app.http import client_address
 from sessions_app.services import accounts, api_tokens, people
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -97,7 +97,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AccessGrant)
-class AccessGrantAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AccessGrantAdmin(admin.ModelAdmin):
     list_display = ("user", "organization", "workload", "created_at")
     list_filter = ("workload", "organization")
     list_select_related = ("user", "organization")
@@ -140,7 +140,7 @@ class ApiTokenAdmin(ReadOnlyAdmin):
 
 
 @admin.register(UserProfile)
-class UserProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class UserProfileAdmin(admin.ModelAdmin):
     """A profile's tenant organization makes its user a tenant of that organization: every change is audited."""
 
     list_display = ("user", "time_zone", "tenant_organization")

@@ -59,7 +59,8 @@ def stacked_bars_by_day(rows: list[tuple[date, str, int]], *, title: str) -> str
             h = plot_height * count / peak
             y -= h
             parts.append(f'<rect x="{x:.2f}%" y="{y:.1f}" width="{bar:.2f}%" height="{h:.1f}" '
-                         f'fill="{_colour(series, name)}"><title>{escape(str(day))}: {escape(name)} {count}</title></rect>')
+                         f'fill="{_colour(series, name)}">'
+                         f'<title>{escape(str(day))}: {escape(name)} {count}</title></rect>')
         if index % label_every == 0:
             # The first and last labels stay inside the chart.
             anchor, at = ("start", x) if index == 0 else ("end", x + bar) if x > 90 else ("middle", x + bar / 2)

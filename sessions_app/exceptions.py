@@ -43,11 +43,14 @@ class PortalError(Exception):
     """A request Restore Desk refuses on its own rules (not an upstream failure).
 
     `refusal` is set when the refusal is one of access (outside the user's grants or role): the page or API
-    that answers records it in the audit trail.
+    that answers records it in the audit trail. Like the upstream errors (sessions_app/upstream/errors.py),
+    each class carries its API status, envelope code and retry policy: sent again unchanged, a refusal by the
+    portal's own rules is refused again.
     """
 
     http_status = 400
     code = "invalid"
+    retryable = False
 
     def __init__(self, message: str, *, extra: dict[str, Any] | None = None, refusal: Refusal | None = None) -> None:
         self.message = message

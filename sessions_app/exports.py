@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import json
 from collections.abc import Iterator
@@ -34,10 +35,8 @@ def audit_csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
     writer = csv.writer(_Line(), lineterminator="\n")
     yield writer.writerow(AUDIT_COLUMNS)
     if connection.vendor == "postgresql":
-        try:
+        with contextlib.suppress(EmptyResultSet):  # a filter that can match nothing (e.g. .none())
             yield from _copy_rows(events)
-        except EmptyResultSet:  # a filter that can match nothing (e.g. .none())
-            pass
         return
     for values in events.values_list(*AUDIT_COLUMNS).iterator(chunk_size=CHUNK_SIZE):
         yield writer.writerow([_cell(value) for value in values])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,8 +12,17 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from sessions_app import exceptions
-from sessions_app.models import AuditAction, AuditOutcome, Organization, SessionOrigin, SessionResult, SessionState, Workload
+from sessions_app.models import (
+    AuditAction,
+    AuditOutcome,
+    Organization,
+    SessionOrigin,
+    SessionResult,
+    SessionState,
+    Workload,
+)
 from sessions_app.selectors import SESSION_ORDERINGS
+from sessions_app.specs import SessionQuery, StartOptions, StartSpec
 
 POINT_LATEST = "latest"
 POINT_CUSTOM = "custom"
@@ -25,7 +35,7 @@ POINT_FIELD_OF_ANOTHER_MODE = "You chose “{chosen}”, but this is filled in t
 REASON_MAX_LENGTH = 2000
 
 
-class UsernameChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+class UsernameChoiceField(forms.ModelChoiceField):
     """A user chosen by username; NUL characters are refused before the lookup (PostgreSQL rejects them)."""
 
     def to_python(self, value: Any) -> Any:
@@ -40,7 +50,7 @@ class LocalDateTimeField(forms.DateTimeField):
 
     def to_python(self, value: Any) -> datetime | None:
         try:
-            return super().to_python(value)  # type: ignore[no-any-return]
+            return super().to_python(value)
         except forms.ValidationError as error:
             if error.code != "ambiguous_timezone":
                 raise
@@ -56,8 +66,23 @@ class LocalDateTimeField(forms.DateTimeField):
             raise forms.ValidationError(message, code="ambiguous_timezone") from None
 
 
+class OfferedChoiceField(forms.ChoiceField):
+    """A choice among those offered. A value that `refusal_message` refuses is answered with its words (the
+    API's, for the same request), anything else outside the choices with Django's "Select a valid choice"."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.refusal_message: Callable[[str], str | None] = lambda value: None
+
+    def validate(self, value: Any) -> None:
+        message = self.refusal_message(str(value)) if value else None
+        if message:
+            raise forms.ValidationError(message, code="not_offered")
+        super().validate(value)
+
+
 class StartSessionForm(forms.Form):
-    """The start form. `organizations`, `workloads` and `restore_points` come from the view (selectors, VB365)."""
+    """The start form: it offers exactly what `options` (StartOptions) allows, and spec() is its StartSpec."""
 
     submission_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
     organization = forms.ModelChoiceField(queryset=Organization.objects.none(), to_field_name="upstream_id",
@@ -70,7 +95,7 @@ class StartSessionForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
     )
     restore_point = forms.ChoiceField(required=False, label="Restore point", choices=())
-    workload = forms.ChoiceField(choices=Workload.choices, initial=Workload.EXCHANGE)
+    workload = OfferedChoiceField(choices=Workload.choices, initial=Workload.EXCHANGE)
     show_deleted = forms.BooleanField(required=False, label="Show deleted items")
     show_all_versions = forms.BooleanField(required=False, label="Show all versions")
     reason = forms.CharField(
@@ -86,25 +111,41 @@ class StartSessionForm(forms.Form):
     # Sent by the "Start another session" button, shown when this form already started the same session.
     start_another = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, organizations: Any, workloads: tuple[str, ...],
-                 restore_points: list[tuple[str, datetime]] | None = None, on_behalf_users: Any = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, *args: Any, options: StartOptions, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = organizations
-        self.fields["workload"].choices = [(value, label) for value, label in Workload.choices if value in workloads]
-        self._restore_points = dict(restore_points or [])
-        self.fields["restore_point"].choices = [("", "Choose a restore point"),
-                                                *_restore_points_grouped(restore_points or [])]
+        self.options = options
+        # An access refusal met while validating (a workload outside the grants): the page records it.
+        self.refusal: exceptions.Refusal | None = None
+        organization, workload, restore_point = (self.fields[name] for name in ("organization", "workload",
+                                                                                "restore_point"))
+        assert isinstance(organization, forms.ModelChoiceField) and isinstance(workload, OfferedChoiceField)
+        assert isinstance(restore_point, forms.ChoiceField)
+        organization.queryset = options.organizations
+        workload.choices = [(value, label) for value, label in Workload.choices if value in options.workloads]
+        workload.refusal_message = self._workload_refusal_message
+        self._restore_points = {point.id: point.backup_time for point in options.restore_points.points}
+        restore_point.choices = [
+            ("", "Choose a restore point"), *_restore_points_grouped(list(self._restore_points.items()))]
         self.fields["point_in_time"].label = f"Date and time ({timezone.get_current_timezone_name()})"
         # No maxlength in the page: the browser would cut a longer paste without a word. The page counts
         # the characters instead (portal.js), and the server says how many are too many.
         self.fields["reason"].widget.attrs.pop("maxlength", None)
         self.fields["reason"].widget.attrs["data-max-length"] = str(REASON_MAX_LENGTH)
-        if on_behalf_users is None:
+        if options.on_behalf_candidates is None:
             del self.fields["on_behalf_of"]
             del self.fields["ticket"]
         else:
-            self.fields["on_behalf_of"].queryset = on_behalf_users
+            on_behalf_of = self.fields["on_behalf_of"]
+            assert isinstance(on_behalf_of, forms.ModelChoiceField)
+            on_behalf_of.queryset = options.on_behalf_candidates
+
+    def _workload_refusal_message(self, workload: str) -> str | None:
+        """StartOptions' words for a workload it does not offer (the API's); None for values that are no workload."""
+        refused = self.options.workload_refusal(workload) if workload in Workload.values else None
+        if refused is None:
+            return None
+        self.refusal = refused.refusal
+        return refused.message
 
     def clean_submission_key(self) -> str:
         value = self.cleaned_data["submission_key"]
@@ -134,9 +175,8 @@ class StartSessionForm(forms.Form):
                 self.add_error("point_in_time", exceptions.POINT_IN_TIME_IN_FUTURE)
         elif choice == POINT_RESTORE_POINT:
             point_id = cleaned.get("restore_point")
-            if not point_id or point_id not in self._restore_points:
-                if "restore_point" not in self.errors:
-                    self.add_error("restore_point", "Choose one of the restore points in the list.")
+            if (not point_id or point_id not in self._restore_points) and "restore_point" not in self.errors:
+                self.add_error("restore_point", "Choose one of the restore points in the list.")
         self._refuse_fields_of_other_modes(choice)
         if cleaned.get("on_behalf_of") is not None and not (cleaned.get("ticket") or "").strip():
             self.add_error("ticket", exceptions.ON_BEHALF_REQUIRES_TICKET)
@@ -155,10 +195,21 @@ class StartSessionForm(forms.Form):
         """None for the latest backup; an aware datetime otherwise."""
         choice = self.cleaned_data["point_choice"]
         if choice == POINT_CUSTOM:
-            return self.cleaned_data["point_in_time"]  # type: ignore[no-any-return]
+            moment: datetime = self.cleaned_data["point_in_time"]
+            return moment
         if choice == POINT_RESTORE_POINT:
             return self._restore_points[self.cleaned_data["restore_point"]]
         return None
+
+    def spec(self) -> StartSpec:
+        """What the person asks to start; call after is_valid()."""
+        data = self.cleaned_data
+        return StartSpec(
+            organization=data["organization"], workload=data["workload"], reason=data["reason"],
+            point_in_time=self.chosen_point_in_time(), restore_point_id=data.get("restore_point") or "",
+            show_deleted=data["show_deleted"], show_all_versions=data["show_all_versions"], scope=data["scope"],
+            ticket=data.get("ticket") or "", on_behalf_of=data.get("on_behalf_of"),
+        )
 
 
 ORDERING_LABELS = {"newest": "Newest first", "oldest": "Oldest first", "organization": "By organization",
@@ -183,7 +234,9 @@ class SessionFilterForm(forms.Form):
 
     def __init__(self, *args: Any, organizations: Any, review: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = organizations
+        organization = self.fields["organization"]
+        assert isinstance(organization, forms.ModelChoiceField)
+        organization.queryset = organizations
         if not review:
             del self.fields["initiated_by"]
             del self.fields["origin"]
@@ -195,16 +248,19 @@ class SessionFilterForm(forms.Form):
             self.add_error("started_before", "The end date is before the start date.")
         return cleaned
 
-    def as_filters(self) -> dict[str, Any]:
-        """Keyword arguments for selectors.restore_session_list. Dates are whole days in the user's time zone."""
+    def query(self) -> SessionQuery:
+        """The search this form asks for; call after is_valid(). Dates are whole days in the user's time zone."""
         data = self.cleaned_data
-        organization = data.get("organization")
-        filters = {key: data.get(key) or None for key in
-                   ("workload", "state", "result", "requested_by", "initiated_by", "origin", "search", "ordering")}
-        filters["organization"] = str(organization.upstream_id) if organization else None
-        filters["started_after"] = _day_start(data.get("started_after"))
-        filters["started_before"] = _day_start(data["started_before"] + timedelta(days=1)) if data.get("started_before") else None
-        return filters
+        before = data.get("started_before")
+        return SessionQuery(
+            organization=data.get("organization"), workload=data.get("workload") or "",
+            state=data.get("state") or "", result=data.get("result") or "",
+            requested_by=data.get("requested_by") or "", initiated_by=data.get("initiated_by") or "",
+            origin=data.get("origin") or "", search=data.get("search") or "",
+            started_after=_day_start(data.get("started_after")),
+            started_before=_day_start(before + timedelta(days=1)) if before else None,
+            ordering=data.get("ordering") or "newest",
+        )
 
 
 class AuditFilterForm(forms.Form):
@@ -226,7 +282,8 @@ class AuditFilterForm(forms.Form):
             "organization": str(organization.upstream_id) if organization else None,
             "workload": data.get("workload") or None, "outcome": data.get("outcome") or None,
             "created_after": _day_start(data.get("created_after")),
-            "created_before": _day_start(data["created_before"] + timedelta(days=1)) if data.get("created_before") else None,
+            "created_before": (_day_start(data["created_before"] + timedelta(days=1)) if data.get("created_before")
+                               else None),
             "search": data.get("search") or None,
         }
 
@@ -250,7 +307,9 @@ class ProfileForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         zones = sorted(zoneinfo.available_timezones())
-        self.fields["time_zone"].choices = [("", "Use my browser's time zone"), *[(zone, zone) for zone in zones]]
+        time_zone = self.fields["time_zone"]
+        assert isinstance(time_zone, forms.ChoiceField)
+        time_zone.choices = [("", "Use my browser's time zone"), *[(zone, zone) for zone in zones]]
 
 
 def _restore_points_grouped(points: list[tuple[str, datetime]]) -> list[tuple[str, list[tuple[str, str]]]]:

@@ -18,8 +18,17 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
-if TYPE_CHECKING:  # imported by the logging set-up, before the apps are ready: no DRF at run time
+if TYPE_CHECKING:  # imported by the logging set-up, before the apps are ready: no DRF or models at run time
+    from django.contrib.auth.models import User
     from rest_framework.request import Request
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request of a page behind login_required: its user is signed in (never AnonymousUser). For the
+    type checker only; Django builds plain HttpRequests."""
+
+    user: User
+
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -33,8 +42,10 @@ def client_address(request: HttpRequest | Request) -> str:
     proxy, the peer's own address (REMOTE_ADDR) otherwise. Never raises; garbage in the header is not believed."""
     remote = str(request.META.get("REMOTE_ADDR", ""))
     networks = trusted_proxy_networks()
+    if not networks:  # no proxy is believed: the peer is the client, whatever it is (nothing to parse)
+        return remote
     peer = _parse(remote)
-    if not networks or peer is None or not _trusted(peer, networks):
+    if peer is None or not _trusted(peer, networks):
         return remote
     forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
     hops = [hop.strip() for hop in forwarded.split(",")][-MAX_FORWARDED_HOPS:]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import time
 import uuid
 import zoneinfo
 from collections.abc import Callable
@@ -58,7 +59,8 @@ class UserTimeZoneMiddleware:
 
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
-_client_address: contextvars.ContextVar[str] = contextvars.ContextVar("client_address", default="-")
+# The request being answered, for the client address of its log lines: worked out only when a line is written.
+_request: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar("request", default=None)
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
@@ -77,11 +79,11 @@ class RequestIdMiddleware:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if _SAFE_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = _request_id.set(request_id)
-        address_token = _client_address.set(client_address(request) or "-")
+        request_token = _request.set(request)
         try:
             response = self.get_response(request)
         finally:
-            _client_address.reset(address_token)
+            _request.reset(request_token)
             _request_id.reset(token)
         response[REQUEST_ID_HEADER] = request_id
         return response
@@ -90,8 +92,18 @@ class RequestIdMiddleware:
 class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = current_request_id()
-        record.client_address = _client_address.get()
+        record.client_address = _current_client_address()
         return True
+
+
+def _current_client_address() -> str:
+    request = _request.get()
+    if request is None:
+        return "-"
+    address: str | None = getattr(request, "_log_client_address", None)
+    if address is None:
+        address = request._log_client_address = client_address(request) or "-"  # type: ignore[attr-defined]
+    return address
 
 
 # Pages use only our own static CSS and JS. The offline API reference (Swagger UI) needs inline code.
@@ -185,20 +197,39 @@ def _nul_in(request: HttpRequest) -> str | None:
 class SessionActivityMiddleware:
     """A successful page, API read or action on one restore session (a route under sessions/ with its id)
     counts as activity for the idle-session policy. Only 2xx answers count: a refused or unauthenticated
-    request cannot keep someone else's session open."""
+    request cannot keep someone else's session open.
+
+    The stored time moves at most once per ACTIVITY_RESOLUTION (the UPDATE's own condition), and this process
+    sends that UPDATE at most once per ACTIVITY_RESOLUTION per session: a page or script that polls a session
+    costs one query a minute per worker, not one a request."""
+
+    # Sessions recorded by this process, forgotten all at once beyond this many (a minute's worth of activity
+    # of a large desk), so that memory stays bounded.
+    REMEMBERED = 10_000
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self._recorded_at: dict[str, float] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         match = request.resolver_match
         if (match is not None and 200 <= response.status_code < 300 and "upstream_id" in match.kwargs
                 and "sessions/" in match.route):
-            from sessions_app.services import idle_sessions
-
-            idle_sessions.restore_session_activity_record(upstream_id=match.kwargs["upstream_id"])
+            self._record(str(match.kwargs["upstream_id"]))
         return response
+
+    def _record(self, upstream_id: str) -> None:
+        from sessions_app.services import idle_sessions
+
+        now = time.monotonic()
+        recorded_at = self._recorded_at.get(upstream_id)
+        if recorded_at is not None and now - recorded_at < idle_sessions.ACTIVITY_RESOLUTION.total_seconds():
+            return
+        idle_sessions.restore_session_activity_record(upstream_id=upstream_id)
+        if len(self._recorded_at) >= self.REMEMBERED:
+            self._recorded_at.clear()
+        self._recorded_at[upstream_id] = now
 
 
 CACHE_UNAVAILABLE = ("Restore Desk cannot reach its cache (Redis) right now, so it cannot sign people in or "

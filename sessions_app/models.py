@@ -193,16 +193,12 @@ class RestoreSession(TimestampedModel):
     def started_by_tenant(self) -> bool:
         """Started in Restore Desk by a tenant user of this session's own organization; False for the
         provider's sessions (its staff in Restore Desk, or anyone in VB365 itself)."""
-        if self.requested_by_id is None or self.organization_id is None:
+        if self.requested_by is None or self.organization_id is None:
             return False
         try:
             return bool(self.requested_by.profile.tenant_organization_id == self.organization_id)
         except ObjectDoesNotExist:
             return False
-
-    @property
-    def requested_point_label(self) -> str:
-        return "latest backup" if self.requested_latest else ""
 
 
 class RestoreSessionEvent(TimestampedModel):
@@ -337,6 +333,11 @@ class AuditAction(models.TextChoices):
     TOKEN_REVOKE = "token_revoke", "API token revoked"
     AUDIT_KEY_CHANGE = "audit_key_change", "Audit key changed"
     BROWSE_OPEN = "browse_open", "Backup contents opened"
+    JOB_CREATE = "job_create", "Item action requested"
+    JOB_FINISH = "job_finish", "Item action finished"
+    JOB_DOWNLOAD = "job_download", "File downloaded"
+    JOB_FILE_PURGE = "job_file_purge", "Download file purged"
+    APP_CREDENTIAL_CHANGE = "app_credential_change", "Application credentials changed"
 
 
 class AuditOutcome(models.TextChoices):
@@ -349,7 +350,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def update(self, **kwargs: Any) -> NoReturn:
         raise PermissionError("Audit events are append-only.")
 
-    def delete(self) -> NoReturn:  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise PermissionError("Audit events are append-only.")
 
 

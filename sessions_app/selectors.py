@@ -9,14 +9,17 @@ Visibility (the same in pages, API and admin):
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, User
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db import connection
+from django.db.models import Case, CharField, Count, F, Model, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -30,7 +33,9 @@ from sessions_app.models import (
     SessionState,
     StartRequest,
     SyncRun,
+    UserProfile,
 )
+from sessions_app.specs import SessionQuery, StartSpec
 
 AnyUser = AbstractBaseUser | AnonymousUser
 SEE_EVERYTHING = {Role.ADMIN, Role.HELPDESK, Role.AUDITOR}
@@ -46,13 +51,25 @@ SESSION_ORDERINGS = {
 COUNT_CAP = 10_000
 
 
+Row = TypeVar("Row", bound=Model)
+
+
+def only_row(queryset: QuerySet[Row]) -> Row | None:
+    """The one row of a queryset filtered on a unique column, or None. Unlike first(), no ORDER BY (the
+    model's Meta.ordering) is compiled and sent: there is at most one row to order."""
+    return next(iter(queryset.order_by()[:1]), None)
+
+
+_NOT_CACHED = object()
+
+
 def user_role(user: AnyUser) -> Role | None:
     """The one role that decides what the user may do; None for no access. Cached on the user object."""
     if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return None
-    cached = getattr(user, "_portal_role", "unset")
-    if cached != "unset":
-        return cached  # type: ignore[no-any-return]
+    cached = getattr(user, "_portal_role", _NOT_CACHED)
+    if cached is None or isinstance(cached, Role):
+        return cached
     role: Role | None
     if getattr(user, "is_superuser", False):
         role = Role.ADMIN
@@ -67,6 +84,33 @@ def user_role(user: AnyUser) -> Role | None:
 
 # Group roles, strongest first: a user in several groups has the first one's rights.
 GROUP_ROLES = (Role.ADMIN, Role.HELPDESK, Role.AUDITOR, Role.OPERATOR)
+
+
+def user_role_prime(user: AnyUser, role_group: str | None) -> None:
+    """Hand user_role what its own query would read: `role_group`, the strongest of GROUP_ROLES the user is
+    in (None for none), read along with the user (role_group_column), so that the role check costs no query.
+    Administrators and tenants are left to user_role: it decides them from the user and the profile (read
+    with the user), without a query."""
+    if getattr(user, "is_superuser", False) or _tenant_organization_id(user) is not None:
+        return
+    user._portal_role = Role(role_group) if role_group else None  # type: ignore[union-attr]
+
+
+@functools.cache
+def role_group_column(table: str, user_id_column: str) -> RawSQL:
+    """The strongest of the user's GROUP_ROLES groups (NULL for none) as a column of a query over `table`,
+    whose `user_id_column` names the user: for user_role_prime. Written in SQL (portable: a correlated
+    subquery with CASE and LIMIT) because the ORM takes longer to compile the same subquery than the separate
+    query it replaces takes to run. Built once per table: querysets copy it when they use it."""
+    memberships = User.groups.through._meta.db_table
+    roles = tuple(role.value for role in GROUP_ROLES)
+    marks = ", ".join(["%s"] * len(roles))
+    rank = " ".join(f"WHEN %s THEN {n}" for n in range(len(roles)))
+    quote = connection.ops.quote_name
+    sql = (f"SELECT g.name FROM {quote(Group._meta.db_table)} g INNER JOIN {quote(memberships)} m "
+           f"ON m.group_id = g.id WHERE m.user_id = {quote(table)}.{quote(user_id_column)} "
+           f"AND g.name IN ({marks}) ORDER BY CASE g.name {rank} END LIMIT 1")
+    return RawSQL(sql, roles + roles, output_field=CharField(null=True))
 
 
 def _tenant_organization_id(user: AnyUser) -> int | None:
@@ -93,16 +137,20 @@ def can_review_all(user: AnyUser) -> bool:
 
 
 def can_stop(user: AnyUser, session: RestoreSession) -> bool:
-    """Helpdesk and admins stop any session, operators those of their grants, tenants only the sessions
-    their organization's own users started (never the provider's)."""
-    role = user_role(user)
-    if role in {Role.HELPDESK, Role.ADMIN}:
-        return True
-    if role == Role.TENANT and not session.started_by_tenant:
+    """May the user stop this session: does the user see it, and does the role allow it (may_stop_visible)?"""
+    if not may_stop_visible(user, session):
         return False
-    if role in {Role.OPERATOR, Role.TENANT}:
-        return _visible_sessions(user).filter(pk=session.pk).exists()
-    return False
+    return user_role(user) in SEE_EVERYTHING or _visible_sessions(user).filter(pk=session.pk).exists()
+
+
+def may_stop_visible(user: AnyUser, session: RestoreSession) -> bool:
+    """The role's rule of stopping, for a session the user is known to see (a row of a visible list, a
+    session already looked up): helpdesk and admins stop any, operators those they see, tenants only the
+    sessions their organization's own users started (never the provider's). No query."""
+    role = user_role(user)
+    if role in {Role.HELPDESK, Role.ADMIN, Role.OPERATOR}:
+        return True
+    return role == Role.TENANT and session.started_by_tenant
 
 
 def sees_provider_fields(user: AnyUser) -> bool:
@@ -128,8 +176,9 @@ def _visible_sessions(user: AnyUser) -> QuerySet[RestoreSession]:
     sessions = RestoreSession.objects.all()
     if role in SEE_EVERYTHING:
         return sessions
-    if role == Role.TENANT:
-        return sessions.filter(organization_id=_tenant_organization_id(user))
+    tenant_organization_id = _tenant_organization_id(user)
+    if role == Role.TENANT and tenant_organization_id is not None:
+        return sessions.filter(organization_id=tenant_organization_id)
     if role == Role.OPERATOR:
         return sessions.filter(_grant_filter(user, organization_field="organization_id", workload_field="workload"))
     return sessions.none()
@@ -140,9 +189,10 @@ def organization_list(*, user: AnyUser) -> QuerySet[Organization]:
     organizations = Organization.objects.all()
     if role in SEE_EVERYTHING:
         return organizations
-    if role == Role.TENANT:
-        return organizations.filter(pk=_tenant_organization_id(user))
-    if role == Role.OPERATOR:
+    tenant_organization_id = _tenant_organization_id(user)
+    if role == Role.TENANT and tenant_organization_id is not None:
+        return organizations.filter(pk=tenant_organization_id)
+    if role == Role.OPERATOR and isinstance(user, User):
         return organizations.filter(grants__user=user).distinct()
     return organizations.none()
 
@@ -152,7 +202,7 @@ def organization_get(*, user: AnyUser, upstream_id: str | uuid.UUID) -> Organiza
         key = uuid.UUID(str(upstream_id))
     except ValueError:
         return None
-    return organization_list(user=user).filter(upstream_id=key).first()
+    return only_row(organization_list(user=user).filter(upstream_id=key))
 
 
 def organization_visible(*, user: AnyUser, organization: Organization) -> bool:
@@ -163,12 +213,12 @@ def organization_visible(*, user: AnyUser, organization: Organization) -> bool:
     return organization_list(user=user).filter(pk=organization.pk).exists()
 
 
-def on_behalf_candidates(*, user: AnyUser, organization: Organization | None = None) -> QuerySet[Any] | None:
+def on_behalf_candidates(*, user: AnyUser, organization: Organization | None = None) -> QuerySet[User] | None:
     """The people a helpdesk user (or administrator) may start a session for: those who start sessions
     themselves, that is operators (with an organization: those with a grant on it) and tenant users (with an
     organization: its own). Never the user, nor auditors, helpdesk or administrators. None for roles that may
     not act on behalf."""
-    if not can_act_on_behalf(user):
+    if not can_act_on_behalf(user) or not isinstance(user, User):
         return None
     people = get_user_model().objects
     # GROUP_ROLES decides by the strongest group: an operator who is also an auditor is an auditor.
@@ -178,7 +228,7 @@ def on_behalf_candidates(*, user: AnyUser, organization: Organization | None = N
                  & Q(profile__tenant_organization__isnull=True))
     tenant_users = Q(profile__tenant_organization__isnull=False)
     if organization is not None:
-        operators &= Q(pk__in=AccessGrant.objects.filter(organization=organization).values("user_id"))  # type: ignore[misc]
+        operators &= Q(pk__in=AccessGrant.objects.filter(organization=organization).values("user_id"))
         tenant_users = Q(profile__tenant_organization=organization)
     return (people.filter(operators | tenant_users, is_active=True, is_superuser=False)
             .exclude(pk=user.pk).order_by("username"))
@@ -187,7 +237,7 @@ def on_behalf_candidates(*, user: AnyUser, organization: Organization | None = N
 def on_behalf_allowed(*, user: AnyUser, organization: Organization, person: AnyUser) -> bool:
     """May `user` start a session in `organization` on behalf of `person` (see on_behalf_candidates)?"""
     candidates = on_behalf_candidates(user=user, organization=organization)
-    return candidates is not None and candidates.filter(pk=person.pk).exists()
+    return candidates is not None and isinstance(person, User) and candidates.filter(pk=person.pk).exists()
 
 
 def start_request_started(*, user: AnyUser, key: str) -> StartRequest | None:
@@ -197,17 +247,15 @@ def start_request_started(*, user: AnyUser, key: str) -> StartRequest | None:
             .select_related("session").first())
 
 
-def start_request_same_recently(*, user: AnyUser, since: datetime, organization: Organization, workload: str,
-                                point_in_time: datetime | None, restore_point_id: str, reason: str,
-                                on_behalf_of: AnyUser | None) -> StartRequest | None:
+def start_request_same_recently(*, user: AnyUser, since: datetime, spec: StartSpec) -> StartRequest | None:
     """The user's newest submission since `since` that started a session for the same organization,
-    workload, point in time, reason and person: what a form shown again (browser Back) and sent once more
-    would duplicate."""
+    workload, point in time, reason and person as `spec`: what a form shown again (browser Back) and sent
+    once more would duplicate."""
     return (StartRequest.objects.filter(  # type: ignore[misc]
         requested_by=user, created_at__gte=since, status=StartRequest.Status.STARTED, session__isnull=False,
-        organization=organization, workload=workload, point_in_time=point_in_time, latest=point_in_time is None,
-        restore_point_id=restore_point_id, reason=reason.strip(),
-        on_behalf_of=on_behalf_of.pk if on_behalf_of is not None else None,
+        organization=spec.organization, workload=spec.workload, point_in_time=spec.point_in_time,
+        latest=spec.latest, restore_point_id=spec.restore_point_id, reason=spec.reason,
+        on_behalf_of=spec.on_behalf_of.pk if spec.on_behalf_of is not None else None,
     ).select_related("session").order_by("-created_at").first())
 
 
@@ -231,54 +279,36 @@ def workloads_allowed(*, user: AnyUser, organization: Organization) -> set[str] 
     return grants
 
 
-def restore_session_list(
-    *,
-    user: AnyUser,
-    organization: str | None = None,
-    workload: str | None = None,
-    state: str | None = None,
-    result: str | None = None,
-    requested_by: str | None = None,
-    initiated_by: str | None = None,
-    origin: str | None = None,
-    started_after: datetime | None = None,
-    started_before: datetime | None = None,
-    search: str | None = None,
-    ordering: str | None = None,
-) -> QuerySet[RestoreSession]:
-    """Cached sessions the user may see, filtered and ordered. `organization` is an upstream id."""
+def restore_session_list(*, user: AnyUser, query: SessionQuery | None = None) -> QuerySet[RestoreSession]:
+    """Cached sessions the user may see, narrowed and ordered by `query` (all of them, newest first, without)."""
+    query = query or SessionQuery()
     # The requester's profile comes along: every row says whether a tenant's own user started it
     # (RestoreSession.started_by_tenant), and that is read without a query a row.
     sessions = _visible_sessions(user).select_related("organization", "requested_by__profile", "on_behalf_of")
-    if not sees_provider_fields(user):
+    if query.organization_unknown:
+        return sessions.none()
+    if query.names_provider_fields and not sees_provider_fields(user):
         # Filters on provider fields only match the tenant's own sessions, so they reveal nothing of the
         # provider's (who, which ticket, which reason).
-        if requested_by or initiated_by or search:
-            sessions = sessions.filter(requested_by__profile__tenant_organization_id=F("organization_id"))
-    if organization:
-        # Resolved first, so that the list filters on its own indexed column instead of joining.
-        try:
-            local_id = Organization.objects.filter(upstream_id=uuid.UUID(str(organization))).values_list(
-                "pk", flat=True).first()
-        except ValueError:
-            return sessions.none()
-        sessions = sessions.filter(organization_id=local_id) if local_id is not None else sessions.none()
+        sessions = sessions.filter(requested_by__profile__tenant_organization_id=F("organization_id"))
     filters: dict[str, Any] = {
-        "workload": workload, "state": state, "result": result, "origin": origin,
-        "creation_time__gte": started_after, "creation_time__lt": started_before,
+        # The organization's own indexed column, not a join.
+        "organization_id": query.organization.pk if query.organization is not None else None,
+        "workload": query.workload, "state": query.state, "result": query.result, "origin": query.origin,
+        "creation_time__gte": query.started_after, "creation_time__lt": query.started_before,
     }
     sessions = sessions.filter(**{key: value for key, value in filters.items() if value not in (None, "")})
-    if result:
+    if query.result:
         # A working session has no result yet (whatever VB365 sent while it worked).
         sessions = sessions.filter(state=SessionState.STOPPED)
-    if requested_by:
-        sessions = sessions.filter(requested_by__username__icontains=requested_by)
-    if initiated_by:
-        sessions = sessions.filter(initiated_by__icontains=initiated_by)
-    if search:
+    if query.requested_by:
+        sessions = sessions.filter(requested_by__username__icontains=query.requested_by)
+    if query.initiated_by:
+        sessions = sessions.filter(initiated_by__icontains=query.initiated_by)
+    if query.search:
         # search_text is the upper-cased reason, scope, ticket, VB365 reason and scope name (one trigram index).
-        sessions = sessions.filter(search_text__contains=search.upper())
-    return sessions.order_by(*SESSION_ORDERINGS.get(ordering or "newest", SESSION_ORDERINGS["newest"]))
+        sessions = sessions.filter(search_text__contains=query.search.upper())
+    return sessions.order_by(*SESSION_ORDERINGS.get(query.ordering, SESSION_ORDERINGS["newest"]))
 
 
 def capped_count(queryset: QuerySet[Any], *, cap: int | None = None) -> tuple[int, bool]:
@@ -323,8 +353,9 @@ def restore_session_get(*, user: AnyUser, upstream_id: str | uuid.UUID) -> Resto
         key = uuid.UUID(str(upstream_id))
     except ValueError:
         return None
-    return (_visible_sessions(user).select_related("organization", "requested_by__profile", "on_behalf_of")
-            .filter(upstream_id=key).first())
+    # The profile comes along: every answer says whether a tenant's own user started it (started_by_tenant).
+    return only_row(_visible_sessions(user).select_related("organization", "requested_by__profile", "on_behalf_of")
+                    .filter(upstream_id=key))
 
 
 def restore_session_exists(*, upstream_id: str | uuid.UUID) -> RestoreSession | None:
@@ -333,12 +364,12 @@ def restore_session_exists(*, upstream_id: str | uuid.UUID) -> RestoreSession | 
         key = uuid.UUID(str(upstream_id))
     except ValueError:
         return None
-    return RestoreSession.objects.select_related("organization").filter(upstream_id=key).first()
+    return only_row(RestoreSession.objects.select_related("organization").filter(upstream_id=key))
 
 
 def working_sessions_of(*, user: AnyUser) -> QuerySet[RestoreSession]:
     """The dashboard: sessions this user asked for (or that were asked for on their behalf) that still work."""
-    return (_visible_sessions(user).filter(Q(requested_by=user) | Q(on_behalf_of=user), state="working")  # type: ignore[misc]
+    return (_visible_sessions(user).filter(Q(requested_by=user) | Q(on_behalf_of=user), state="working")
             .select_related("organization").order_by("-creation_time"))
 
 
@@ -351,6 +382,11 @@ def restore_session_events(*, session: RestoreSession, newest_first: bool = Fals
 def failed_start_requests(*, user: AnyUser, limit: int = 5) -> QuerySet[StartRequest]:
     return (StartRequest.objects.filter(requested_by=user, status=StartRequest.Status.FAILED)  # type: ignore[misc]
             .select_related("organization").order_by("-created_at")[:limit])
+
+
+def profile_of(*, user: User) -> UserProfile:
+    """The user's stored settings, or the defaults (unsaved) for someone who never saved any."""
+    return UserProfile.objects.filter(user=user).first() or UserProfile(user=user)
 
 
 def latest_sync_run() -> SyncRun | None:

@@ -7,8 +7,7 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -19,28 +18,22 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from sessions_app import auth_backends, charts, exceptions, exports, forms, selectors
-from sessions_app.http import client_address
-from sessions_app.models import (
-    AuditAction,
-    Organization,
-    RestoreSession,
-    Role,
-    SessionResult,
-    SessionState,
-    StartRequest,
-    UserProfile,
-    Workload,
-)
-from sessions_app.services import accounts, audit, health, notifications, refusals, restore_sessions, tenants
+from sessions_app import auth_backends, charts, exceptions, forms, selectors
+from sessions_app.http import AuthenticatedHttpRequest, client_address
+from sessions_app.models import AuditEvent, RestoreSession, SessionResult, SessionState, StartRequest, Workload
+from sessions_app.services import accounts, audit_exports, health, notifications, refusals, restore_sessions, tenants
 from sessions_app.services import organizations as organization_services
+from sessions_app.services import session_start as start_services
+from sessions_app.specs import SessionQuery, StartOptions
 from sessions_app.upstream import client as upstream
 from sessions_app.upstream.errors import UpstreamError
 
@@ -62,16 +55,20 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        count, self.count_is_exact = selectors.capped_count(self.object_list)
+        count, self.count_is_exact = selectors.capped_count(self._rows())
         return count
 
     def page(self, number: Any) -> Page:
         number = self.validate_number(number)
         offset = (number - 1) * self.per_page
-        return self._get_page(selectors.page_rows(self.object_list, offset=offset, limit=self.per_page), number, self)
+        return Page(selectors.page_rows(self._rows(), offset=offset, limit=self.per_page), number, self)
+
+    def _rows(self) -> QuerySet[Any]:
+        assert isinstance(self.object_list, QuerySet), "CappedPaginator pages querysets"
+        return self.object_list
 
 
-def _paginate(request: HttpRequest, items: Any, per_page: int, param: str = "page",
+def _paginate(request: HttpRequest, items: Sequence[Any] | QuerySet[Any], per_page: int, param: str = "page",
               paginator: type[Paginator] = Paginator) -> Page:
     return paginator(items, per_page).get_page(request.GET.get(param))
 
@@ -82,12 +79,16 @@ def upstream_error_text(exc: UpstreamError) -> str:
     return f"VB365 could not complete this{status}: {exc.message}"
 
 
-def _client_for(request: HttpRequest) -> upstream.UpstreamClient | None:
-    """The tenant's own client for tenant users; None means the service account."""
-    return tenants.tenant_client_for(request)
+def _error_text(exc: UpstreamError | None) -> str:
+    return upstream_error_text(exc) if exc is not None else ""
 
 
-ViewFunction = Callable[..., HttpResponse]
+def _client(request: AuthenticatedHttpRequest) -> upstream.UpstreamClient:
+    """The client that speaks for the signed-in person (a tenant's own sign-in, else the service account)."""
+    return tenants.client_for(user=request.user)
+
+
+ViewFunction = Callable[..., HttpResponseBase]
 
 
 def refusals_recorded(operation: str) -> Callable[[ViewFunction], ViewFunction]:
@@ -97,7 +98,7 @@ def refusals_recorded(operation: str) -> Callable[[ViewFunction], ViewFunction]:
 
     def decorate(view: ViewFunction) -> ViewFunction:
         @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             try:
                 return view(request, *args, **kwargs)
             except (exceptions.NotVisible, Http404) as exc:
@@ -111,26 +112,23 @@ def refusals_recorded(operation: str) -> Callable[[ViewFunction], ViewFunction]:
                     raise
                 raise PermissionDenied(exc.message) from None
 
-        wrapped.refused_operation = operation  # type: ignore[attr-defined]
+        # Read by the test that every refusing page records its refusals.
+        wrapped.__dict__["refused_operation"] = operation
         return wrapped
 
     return decorate
 
 
-def refusal_record(request: HttpRequest, operation: str, exc: Exception | exceptions.Refusal, *,
+def refusal_record(request: AuthenticatedHttpRequest, operation: str, refused: BaseException | exceptions.Refusal, *,
                    target: str = "") -> None:
-    """Audit a refusal met by this request: the one given or carried by the exception, else `operation` on
-    `target`."""
-    refusal = exc if isinstance(exc, exceptions.Refusal) else getattr(exc, "refusal", None)
-    refusal = refusal or exceptions.Refusal(target=target)
-    if not refusal.operation:
-        refusal = replace(refusal, operation=operation)
-    refusals.access_refused(actor=request.user, refusal=refusal, client_address=client_address(request))
+    """Audit a refusal met by this request (services.refusals.refusal_record)."""
+    refusals.refusal_record(actor=request.user, operation=operation, refused=refused, target=target,
+                            client_address=client_address(request))
 
 
-def _session_or_404(request: HttpRequest, upstream_id: str) -> RestoreSession:
+def _session_or_404(request: AuthenticatedHttpRequest, upstream_id: uuid.UUID) -> RestoreSession:
     """Raises NotVisible (a 404 through refusals_recorded) for a session the user may not see."""
-    return restore_sessions.restore_session_for_viewer(actor=request.user, upstream_id=upstream_id)
+    return restore_sessions.restore_session_for_viewer(actor=request.user, upstream_id=str(upstream_id))
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -188,20 +186,22 @@ def tenant_sign_in(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    working = _paginate(request, selectors.working_sessions_of(user=request.user), DASHBOARD_PAGE_SIZE)
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
+    working = _paginate(request, selectors.working_sessions_of(user=user), DASHBOARD_PAGE_SIZE)
     return render(request, "sessions_app/dashboard.html", {
         "working_sessions": working,
-        "stoppable": {session.pk for session in working if selectors.can_stop(request.user, session)},
-        "failed_requests": selectors.failed_start_requests(user=request.user),
-        "last_sync": selectors.latest_sync_run() if selectors.can_review_all(request.user) else None,
+        # The rows are sessions the user sees: only the role's rule is left to ask, without a query a row.
+        "stoppable": {session.pk for session in working if selectors.may_stop_visible(user, session)},
+        "failed_requests": selectors.failed_start_requests(user=user),
+        "last_sync": selectors.latest_sync_run() if selectors.can_review_all(user) else None,
     })
 
 
 @login_required
-def organization_list(request: HttpRequest) -> HttpResponse:
+def organization_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
-        organization_services.organizations_refresh(client=_client_for(request), force="refresh" in request.GET)
+        organization_services.organizations_refresh(client=_client(request), force="refresh" in request.GET)
     except UpstreamError as exc:
         logger.warning("Organization refresh failed: %s", exc)
         messages.warning(request, f"{upstream_error_text(exc)} Showing the last known list.")
@@ -211,140 +211,102 @@ def organization_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @refusals_recorded("organization.view")
-def organization_detail(request: HttpRequest, upstream_id: uuid.UUID) -> HttpResponse:
+def organization_detail(request: AuthenticatedHttpRequest, upstream_id: uuid.UUID) -> HttpResponse:
     organization = organization_services.organization_for_viewer(actor=request.user, upstream_id=upstream_id)
-    points, points_error = _restore_points(request, organization)
+    client = _client(request)
+    listed = start_services.restore_points_of(organization=organization, client=client)
     return render(request, "sessions_app/organization_detail.html", {
-        "organization": organization, "restore_points": _paginate(request, points, RESTORE_POINTS_PAGE_SIZE),
-        "restore_points_error": points_error,
-        "has_restore_points": upstream.configured_dialect().has_restore_points,
+        "organization": organization, "restore_points": _paginate(request, listed.points, RESTORE_POINTS_PAGE_SIZE),
+        "restore_points_error": _error_text(listed.error),
+        "has_restore_points": client.dialect.has_restore_points,
     })
-
-
-def _restore_points(request: HttpRequest, organization: Organization) -> tuple[list[Any], str]:
-    if not organization.is_backed_up:
-        return [], ""
-    try:
-        return organization_services.organization_restore_points(organization=organization,
-                                                                 client=_client_for(request)), ""
-    except UpstreamError as exc:
-        logger.warning("Restore points of %s failed: %s", organization.upstream_id, exc)
-        return [], upstream_error_text(exc)
 
 
 @login_required
 @refusals_recorded("session.start")
-def session_start(request: HttpRequest) -> HttpResponse:
-    if not selectors.can_start(request.user):
+def session_start(request: AuthenticatedHttpRequest) -> HttpResponse:
+    client = _client(request)
+    options = _start_options(request, client)
+    if not options.may_start:
         raise PermissionDenied(exceptions.NOT_ALLOWED)
-    organization, form_kwargs, points, points_error = _start_form_setup(request)
+    form = _start_form(request, options)
     already_started = None
-    if request.method == "POST":
-        form = forms.StartSessionForm(request.POST, **form_kwargs)
-        if form.is_valid():
-            already_started = _started_from_this_form(request, form)
-            response = None if already_started else _start(request, form)
-            if response is not None:
-                return response
-        # Show the form again with what was typed, and a fresh key so that a corrected form starts anew.
-        form.data = form.data.copy()
-        form.data["submission_key"] = str(uuid.uuid4())
-    else:
-        form = forms.StartSessionForm(initial={"submission_key": str(uuid.uuid4()),
-                                               "organization": organization}, **form_kwargs)
+    if form.is_bound and form.is_valid():
+        already_started = _started_from_this_form(request, form)
+        started = None if already_started else _start(request, form, client)
+        if started is not None:
+            return started
     return render(request, "sessions_app/session_start.html", {
-        "form": form, "organization": organization, "restore_points": points, "restore_points_error": points_error,
-        "is_tenant": selectors.user_role(request.user) == Role.TENANT, "already_started": already_started,
+        "form": form, "options": options, "organization": options.organization,
+        "restore_points": options.restore_points.points, "already_started": already_started,
+        "restore_points_error": _error_text(options.restore_points.error),
     })
+
+
+def _start_options(request: AuthenticatedHttpRequest, client: upstream.UpstreamClient) -> StartOptions:
+    """StartOptions for the organization named by the form or the query; a refused or failed lookup is said."""
+    chosen = request.POST.get("organization") or request.GET.get("organization") or ""
+    options = start_services.start_page_options(user=request.user, organization_id=chosen, client=client)
+    if options.organizations_error is not None:
+        messages.warning(request, upstream_error_text(options.organizations_error))
+    if options.organization_refused is not None:
+        # The form answers "not one of the choices"; asking for it is still a refused start.
+        refusal_record(request, "session.start", options.organization_refused)
+    return options
+
+
+def _start_form(request: AuthenticatedHttpRequest, options: StartOptions) -> forms.StartSessionForm:
+    if request.method != "POST":
+        initial = {"submission_key": str(uuid.uuid4()), "organization": options.organization}
+        return forms.StartSessionForm(initial=initial, options=options)
+    form = forms.StartSessionForm(request.POST, options=options)
+    if form.is_valid():
+        return form
+    if form.refusal is not None:
+        # The form answers "not one of the choices"; asking for it is still a refused start.
+        refusal_record(request, "session.start", form.refusal)
+    # Shown again with what was typed, and a fresh key so that a corrected form starts anew.
+    return _with_fresh_key(form)
+
+
+def _with_fresh_key(form: forms.StartSessionForm) -> forms.StartSessionForm:
+    assert isinstance(form.data, QueryDict)
+    data = form.data.copy()
+    data["submission_key"] = str(uuid.uuid4())
+    form.data = data
+    return form
 
 
 # A form sent again this soon with the same request (browser Back, then Start) is taken for the first one.
 SAME_START_WINDOW = timedelta(minutes=30)
 
 
-def _started_from_this_form(request: HttpRequest, form: forms.StartSessionForm) -> StartRequest | None:
-    """The session this user started moments ago with the same organization, workload, point in time,
-    reason and person, under another submission key: a form shown again after Back (with a fresh key and
-    the reason the browser filled in) is not a second request until the person says so ("Start another").
-    The same key is the service's affair: it answers with the first session."""
-    data = form.cleaned_data
-    if data.get("start_another"):
+def _started_from_this_form(request: AuthenticatedHttpRequest, form: forms.StartSessionForm) -> StartRequest | None:
+    """The session already started with this request from a form shown again ("Start another" says otherwise)."""
+    if form.cleaned_data.get("start_another"):
         return None
-    earlier = selectors.start_request_same_recently(
-        user=request.user, since=timezone.now() - SAME_START_WINDOW, organization=data["organization"],
-        workload=data["workload"], point_in_time=form.chosen_point_in_time(),
-        restore_point_id=data.get("restore_point") or "", reason=data["reason"],
-        on_behalf_of=data.get("on_behalf_of"))
-    return earlier if earlier is not None and earlier.key != data["submission_key"] else None
+    earlier = start_services.start_request_same_recently(user=request.user, spec=form.spec(),
+                                                         key=form.cleaned_data["submission_key"],
+                                                         within=SAME_START_WINDOW)
+    if earlier is not None:
+        _with_fresh_key(form)
+    return earlier
 
 
-def _start_form_setup(request: HttpRequest) -> tuple[Organization | None, dict[str, Any], list[Any], str]:
-    """(chosen organization, the form's choices, its restore points, why they are missing)."""
-    organizations = selectors.organization_list(user=request.user)
-    if not organizations.exists():
-        try:
-            organization_services.organizations_refresh(client=_client_for(request))
-        except UpstreamError as exc:
-            messages.warning(request, upstream_error_text(exc))
-    chosen = request.POST.get("organization") or request.GET.get("organization") or ""
-    organization = None
-    if chosen:
-        try:
-            organization = organization_services.organization_for_viewer(actor=request.user, upstream_id=chosen)
-        except exceptions.NotVisible as exc:
-            # The form answers "not one of the choices"; asking for it is still a refused start.
-            refusal_record(request, "session.start", exc)
-    if organization is None and selectors.user_role(request.user) == Role.TENANT:
-        organization = organizations.first()
-    points, points_error = _restore_points(request, organization) if organization else ([], "")
-    workloads = _workloads_for(request, organization)
-    asked = request.POST.get("workload", "")
-    if organization is not None and asked in upstream.configured_dialect().workloads and asked not in workloads:
-        # The form answers "not one of the choices"; asking for it is still a refused start.
-        refusal_record(request, "session.start", exceptions.Refusal(
-            target=str(organization.upstream_id), organization=organization, workload=asked,
-            why="workload outside the user's grants"))
-    form_kwargs: dict[str, Any] = {
-        "organizations": organizations,
-        "workloads": workloads,
-        "restore_points": [(point.id, point.backup_time) for point in points],
-        "on_behalf_users": selectors.on_behalf_candidates(user=request.user, organization=organization),
-    }
-    return organization, form_kwargs, points, points_error
-
-
-def _workloads_for(request: HttpRequest, organization: Organization | None) -> tuple[str, ...]:
-    supported = upstream.configured_dialect().workloads
-    if organization is None:
-        return supported
-    allowed = selectors.workloads_allowed(user=request.user, organization=organization)
-    return tuple(w for w in supported if allowed is None or w in allowed)
-
-
-def _start(request: HttpRequest, form: forms.StartSessionForm) -> HttpResponse | None:
+def _start(request: AuthenticatedHttpRequest, form: forms.StartSessionForm, client: upstream.UpstreamClient
+           ) -> HttpResponse | None:
     """Call the start service; a redirect on success, None (form shown again with a message) on failure."""
-    data = form.cleaned_data
     try:
-        session = restore_sessions.restore_session_start(
-            actor=request.user, key=data["submission_key"], organization=data["organization"],
-            workload=data["workload"], reason=data["reason"], point_in_time=form.chosen_point_in_time(),
-            restore_point_id=data.get("restore_point") or "", show_deleted=data["show_deleted"],
-            show_all_versions=data["show_all_versions"], scope=data["scope"], ticket=data.get("ticket") or "",
-            on_behalf_of=data.get("on_behalf_of"), client_address=client_address(request),
-            client=_client_for(request),
-        )
+        session = start_services.restore_session_start(
+            actor=request.user, key=form.cleaned_data["submission_key"], spec=form.spec(),
+            client_address=client_address(request), client=client)
     except exceptions.PortalError as exc:
-        if exc.refusal is not None:
-            refusal_record(request, "session.start", exc)
-        for field, field_errors in exc.extra.get("fields", {}).items():
-            for error in field_errors:
-                form.add_error(field if field in form.fields else None, error)
-        if not exc.extra.get("fields"):
-            messages.error(request, exc.message)
+        _start_refused(request, form, exc)
         return None
     except UpstreamError as exc:
         logger.warning("Start failed: %r", exc)
         messages.error(request, f"{upstream_error_text(exc)} Your reason was kept; you can try again.")
+        _with_fresh_key(form)
         return None
     if selectors.restore_session_holds_no_data(session=session):
         messages.warning(request, "The restore session has started, but it holds no data: its point in time is "
@@ -354,11 +316,23 @@ def _start(request: HttpRequest, form: forms.StartSessionForm) -> HttpResponse |
     return redirect("sessions_app:session-detail", upstream_id=session.upstream_id)
 
 
+def _start_refused(request: AuthenticatedHttpRequest, form: forms.StartSessionForm, exc: exceptions.PortalError
+                   ) -> None:
+    """The service's refusal, on the form: its field errors under their fields, else as a message."""
+    if exc.refusal is not None:
+        refusal_record(request, "session.start", exc)
+    for field, field_errors in exc.extra.get("fields", {}).items():
+        for error in field_errors:
+            form.add_error(field if field in form.fields else None, error)
+    if not exc.extra.get("fields"):
+        messages.error(request, exc.message)
+    _with_fresh_key(form)
+
+
 @login_required
 @refusals_recorded("session.view")
-def session_detail(request: HttpRequest, upstream_id: uuid.UUID) -> HttpResponse:
-    session = _session_or_404(request, str(upstream_id))
-    session, refresh_error = _refreshed(request, session)
+def session_detail(request: AuthenticatedHttpRequest, upstream_id: uuid.UUID) -> HttpResponse:
+    session, refresh_error = _refreshed(request, _session_or_404(request, upstream_id))
     return render(request, "sessions_app/session_detail.html", {
         **_session_context(request, session), "refresh_error": refresh_error,
     })
@@ -366,10 +340,9 @@ def session_detail(request: HttpRequest, upstream_id: uuid.UUID) -> HttpResponse
 
 @login_required
 @refusals_recorded("session.view")
-def session_status(request: HttpRequest, upstream_id: uuid.UUID) -> HttpResponse:
+def session_status(request: AuthenticatedHttpRequest, upstream_id: uuid.UUID) -> HttpResponse:
     """The live part of the detail page, polled by portal.js while the session works."""
-    session = _session_or_404(request, str(upstream_id))
-    session, refresh_error = _refreshed(request, session)
+    session, refresh_error = _refreshed(request, _session_or_404(request, upstream_id))
     response = render(request, "sessions_app/_session_live.html", {
         **_session_context(request, session), "refresh_error": refresh_error,
     })
@@ -377,12 +350,12 @@ def session_status(request: HttpRequest, upstream_id: uuid.UUID) -> HttpResponse
     return response
 
 
-def _refreshed(request: HttpRequest, session: RestoreSession) -> tuple[RestoreSession, str]:
-    session, error = restore_sessions.restore_session_current(session=session, client=_client_for(request))
+def _refreshed(request: AuthenticatedHttpRequest, session: RestoreSession) -> tuple[RestoreSession, str]:
+    session, error = restore_sessions.restore_session_current(session=session, client=_client(request))
     return session, f"{upstream_error_text(error)} Showing the last known state." if error else ""
 
 
-def _session_context(request: HttpRequest, session: RestoreSession) -> dict[str, Any]:
+def _session_context(request: AuthenticatedHttpRequest, session: RestoreSession) -> dict[str, Any]:
     chosen = request.GET.get("events_order", "")
     order = chosen if chosen in EVENT_ORDERS else ("newest" if session.is_working else "oldest")
     events = selectors.restore_session_events(session=session, newest_first=order == "newest")
@@ -391,7 +364,8 @@ def _session_context(request: HttpRequest, session: RestoreSession) -> dict[str,
         "events": _paginate(request, events, EVENTS_PAGE_SIZE, "events"),
         "events_order": order,
         "events_order_chosen": chosen if chosen in EVENT_ORDERS else "",
-        "can_stop": session.is_working and selectors.can_stop(request.user, session),
+        # The session was looked up among those the user sees: only the role's rule is left to ask.
+        "can_stop": session.is_working and selectors.may_stop_visible(request.user, session),
         "holds_no_data": selectors.restore_session_holds_no_data(session=session),
     }
 
@@ -402,21 +376,16 @@ STOP_NEEDS_POST = "Nothing was stopped: stopping takes a press of the Stop butto
 
 @login_required
 @refusals_recorded("session.stop")
-def session_stop(request: HttpRequest, upstream_id: uuid.UUID) -> HttpResponse:
+def session_stop(request: AuthenticatedHttpRequest, upstream_id: uuid.UUID) -> HttpResponse:
     """POST stops the session. A GET (the sign-in page sends the person back here with one after their
     sign-in expired) stops nothing: it lands on the session page, which shows the Stop button when it may."""
-    session = _session_or_404(request, str(upstream_id))
+    session = _session_or_404(request, upstream_id)
     if request.method != "POST":
-        if not session.is_working:
-            messages.info(request, "This restore session has already stopped.")
-        elif selectors.can_stop(request.user, session):
-            messages.warning(request, STOP_NEEDS_POST)
-        else:
-            messages.info(request, "Nothing was stopped.")
+        _stop_not_pressed(request, session)
         return redirect("sessions_app:session-detail", upstream_id=session.upstream_id)
     try:
         restore_sessions.restore_session_stop(actor=request.user, session=session,
-                                              client_address=client_address(request), client=_client_for(request))
+                                              client_address=client_address(request), client=_client(request))
     except (exceptions.NotVisible, exceptions.NotAllowed):
         raise  # answered (and audited) by refusals_recorded
     except exceptions.PortalError as exc:
@@ -426,46 +395,64 @@ def session_stop(request: HttpRequest, upstream_id: uuid.UUID) -> HttpResponse:
         messages.error(request, upstream_error_text(exc))
     else:
         messages.success(request, "The restore session has stopped.")
+    return redirect(_back_or(request, reverse("sessions_app:session-detail", args=[session.upstream_id])))
+
+
+def _stop_not_pressed(request: AuthenticatedHttpRequest, session: RestoreSession) -> None:
+    if not session.is_working:
+        messages.info(request, "This restore session has already stopped.")
+    elif selectors.may_stop_visible(request.user, session):
+        messages.warning(request, STOP_NEEDS_POST)
+    else:
+        messages.info(request, "Nothing was stopped.")
+
+
+def _back_or(request: AuthenticatedHttpRequest, default: str) -> str:
+    """The page the form came from (`next`), when it is one of ours; else `default`."""
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
                                                 require_https=request.is_secure()):
-        return redirect(back)
-    return redirect("sessions_app:session-detail", upstream_id=session.upstream_id)
+        return back
+    return default
 
 
-def _session_list_page(request: HttpRequest, *, review: bool, template: str) -> HttpResponse:
+def _session_list_page(request: AuthenticatedHttpRequest, *, review: bool) -> HttpResponse:
     form = forms.SessionFilterForm(request.GET or None, organizations=selectors.organization_list(user=request.user),
                                    review=review)
-    filters = form.as_filters() if form.is_valid() else {}
-    sessions = selectors.restore_session_list(user=request.user, **filters)
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(request, template, {
+    query = form.query() if form.is_valid() else SessionQuery()
+    sessions = selectors.restore_session_list(user=request.user, query=query)
+    return render(request, "sessions_app/session_list.html", {
         "form": form, "page": _paginate(request, sessions, HISTORY_PAGE_SIZE, paginator=CappedPaginator),
-        "query": query.urlencode(),
-        "review": review,
+        "query": _query_without_page(request), "review": review,
     })
 
 
+def _query_without_page(request: HttpRequest) -> str:
+    """The query string of this page for its pager's links."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
 @login_required
-def session_list(request: HttpRequest) -> HttpResponse:
-    return _session_list_page(request, review=False, template="sessions_app/session_list.html")
+def session_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return _session_list_page(request, review=False)
 
 
 @login_required
 @refusals_recorded("review.view")
-def session_review(request: HttpRequest) -> HttpResponse:
+def session_review(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not selectors.can_review_all(request.user):
         raise PermissionDenied(exceptions.NOT_ALLOWED)
-    return _session_list_page(request, review=True, template="sessions_app/session_list.html")
+    return _session_list_page(request, review=True)
 
 
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
-    profile_row, _ = UserProfile.objects.get_or_create(user=request.user)
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
+    stored = selectors.profile_of(user=request.user)
     choices = notifications.PREFERENCE_FIELDS.values()
-    form = forms.ProfileForm(request.POST or None, initial={"time_zone": profile_row.time_zone,
-                                                            **{name: getattr(profile_row, name) for name in choices}})
+    form = forms.ProfileForm(request.POST or None, initial={"time_zone": stored.time_zone,
+                                                            **{name: getattr(stored, name) for name in choices}})
     if request.method == "POST" and form.is_valid():
         accounts.profile_update(user=request.user, time_zone=form.cleaned_data["time_zone"])
         notifications.notification_preferences_set(
@@ -475,7 +462,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(request, "sessions_app/profile.html", {"form": form})
 
 
-def _require_audit_access(request: HttpRequest) -> None:
+def _require_audit_access(request: AuthenticatedHttpRequest) -> None:
     """Raises PermissionDenied (audited by refusals_recorded) for roles without the audit trail; for the
     others, closed windows of repeated refusals are summarised first, so that what they read is complete."""
     if not selectors.can_view_audit(request.user):
@@ -483,39 +470,38 @@ def _require_audit_access(request: HttpRequest) -> None:
     refusals.refusals_flush()
 
 
+def _audit_events(request: HttpRequest) -> tuple[forms.AuditFilterForm, QuerySet[AuditEvent]]:
+    form = forms.AuditFilterForm(request.GET or None)
+    return form, selectors.audit_event_list(**(form.as_filters() if form.is_valid() else {}))
+
+
 @login_required
 @refusals_recorded("audit.view")
-def audit_list(request: HttpRequest) -> HttpResponse:
+def audit_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_audit_access(request)
-    form = forms.AuditFilterForm(request.GET or None)
-    filters = form.as_filters() if form.is_valid() else {}
-    query = request.GET.copy()
-    query.pop("page", None)
+    form, events = _audit_events(request)
     return render(request, "sessions_app/audit_list.html", {
-        "form": form,
-        "page": _paginate(request, selectors.audit_event_list(**filters), HISTORY_PAGE_SIZE, paginator=CappedPaginator),
-        "query": query.urlencode(),
+        "form": form, "page": _paginate(request, events, HISTORY_PAGE_SIZE, paginator=CappedPaginator),
+        "query": _query_without_page(request),
     })
 
 
 @login_required
 @refusals_recorded("audit.export")
-def audit_export(request: HttpRequest) -> HttpResponse:
+def audit_export(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     """The filtered audit trail as CSV, streamed row by row (memory stays flat however many rows)."""
     _require_audit_access(request)
-    form = forms.AuditFilterForm(request.GET or None)
-    filters = form.as_filters() if form.is_valid() else {}
-    audit.audit_event_record(action=AuditAction.EXPORT, actor=request.user, client_address=client_address(request),
-                             details={"export": "audit_csv", "filters": {k: v for k, v in request.GET.items()}})
-    response = StreamingHttpResponse(exports.audit_csv_rows(selectors.audit_event_list(**filters)),
-                                     content_type="text/csv; charset=utf-8")
+    _, events = _audit_events(request)
+    rows = audit_exports.audit_csv_export(actor=request.user, events=events, filters=request.GET.dict(),
+                                          client_address=client_address(request))
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="restore-desk-audit.csv"'
     return response
 
 
 @login_required
 @refusals_recorded("audit.overview")
-def audit_overview(request: HttpRequest) -> HttpResponse:
+def audit_overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_audit_access(request)
     days = 30
     since = timezone.now() - timedelta(days=days)

@@ -74,10 +74,10 @@ class SimControl:
         self.url = url
 
     def info(self) -> dict[str, Any]:
-        return requests.get(f"{self.url}/_sim/info", timeout=5).json()  # type: ignore[no-any-return]
+        return requests.get(f"{self.url}/_sim/info", timeout=5).json()
 
     def stats(self) -> dict[str, Any]:
-        return requests.get(f"{self.url}/_sim/stats", timeout=5).json()  # type: ignore[no-any-return]
+        return requests.get(f"{self.url}/_sim/stats", timeout=5).json()
 
     def fault(self, **rule: Any) -> None:
         requests.post(f"{self.url}/_sim/faults", json=rule, timeout=5).raise_for_status()
@@ -99,7 +99,7 @@ class SimControl:
     def organization(self, *, backed_up: bool = True, tenant: bool | None = None) -> dict[str, Any]:
         for org in self.info()["organizations"]:
             if org["is_backed_up"] == backed_up and (tenant is None or (org["tenant"] is not None) == tenant):
-                return org  # type: ignore[no-any-return]
+                return org
         raise LookupError("the simulator has no such organization")
 
     def request_count(self, key: str) -> int:
@@ -207,7 +207,7 @@ def tenant_organization(organizations: list[Organization], sim: SimControl) -> O
 
 @pytest.fixture
 def tenant_credentials(sim: SimControl) -> dict[str, str]:
-    return sim.organization(backed_up=True, tenant=True)["tenant"]  # type: ignore[no-any-return]
+    return sim.organization(backed_up=True, tenant=True)["tenant"]
 
 
 @pytest.fixture
@@ -216,9 +216,10 @@ def provider_session(helpdesk: Any, operator: Any, tenant_organization: Organiza
     with every provider-internal field set."""
     import uuid
 
-    from sessions_app.services import restore_sessions
+    from sessions_app.services import session_start
+    from sessions_app.specs import StartSpec
 
-    return restore_sessions.restore_session_start(
-        actor=helpdesk, key=str(uuid.uuid4()), organization=tenant_organization, workload=Workload.EXCHANGE,
-        reason="PROVIDER-REASON legal hold check", scope="PROVIDER-SCOPE ceo mailbox", ticket="INC-PROVIDER-77",
-        on_behalf_of=operator, client_address="10.20.30.40")
+    return session_start.restore_session_start(
+        actor=helpdesk, key=str(uuid.uuid4()), client_address="10.20.30.40", spec=StartSpec(
+            organization=tenant_organization, workload=Workload.EXCHANGE, reason="PROVIDER-REASON legal hold check",
+            scope="PROVIDER-SCOPE ceo mailbox", ticket="INC-PROVIDER-77", on_behalf_of=operator))

@@ -9,7 +9,7 @@ Elsewhere (SQLite, or no runtime role) nothing changes and `database_owner` is t
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,7 +44,7 @@ def database_owner() -> Iterator[BaseDatabaseWrapper]:
         del connections[OWNER_ALIAS]
 
 
-def _flush_as_owner(self: Any, sql_list: Sequence[str]) -> None:
+def _flush_as_owner(self: Any, sql_list: Iterable[str]) -> None:
     with database_owner() as owner, owner.cursor() as cursor:
         for sql in sql_list:
             cursor.execute(sql)

@@ -134,6 +134,7 @@ def test_changing_a_users_role_in_the_admin_is_audited(admin_client, operator):
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:3000]
     event = AuditEvent.objects.filter(action=AuditAction.ROLE_CHANGE).order_by("-sequence").first()
+    assert event is not None
     assert event.actor_username == "root"
     assert event.details == {"user": "olivia", "before": {"groups": ["operator"]}, "after": {"groups": ["helpdesk"]}}
     assert event.client_address == "127.0.0.1"

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "a-production-secret-that-is-long-and-random-enough-0123456789abcdef",
     "AUDIT_CHAIN_KEY": "a-production-audit-chain-key-long-and-random-0123456789abcdef",
+    "RESTORE_CREDENTIALS_KEY": "a-production-restore-credentials-key-long-and-random-0123456789",
     "DJANGO_DEBUG": "false",
     "DJANGO_ALLOWED_HOSTS": "restore.example.com",
     "DJANGO_SECURE_HSTS_SECONDS": "31536000",
@@ -34,7 +35,8 @@ def test_deploy_check_is_clean_with_production_settings():
 
 
 def test_deploy_check_flags_debug_in_production():
-    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], {**PRODUCTION_ENV, "DJANGO_DEBUG": "true"})
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                 {**PRODUCTION_ENV, "DJANGO_DEBUG": "true"})
     assert result.returncode != 0 and "DEBUG" in result.stdout + result.stderr
 
 

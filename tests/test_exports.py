@@ -24,7 +24,7 @@ def test_header_then_one_row_per_event_in_column_order(db):
     header, *body = rows(AuditEvent.objects.all())
     assert tuple(header) == exports.AUDIT_COLUMNS
     assert len(body) == 1
-    row = dict(zip(header, body[0]))
+    row = dict(zip(header, body[0], strict=True))
     assert row["actor_username"] == "alice" and row["action"] == "export" and row["reason"] == "monthly review"
     assert row["details"] == '{"a": 1, "b": 2}'
     assert row["sequence"] == str(AuditEvent.objects.get().sequence)

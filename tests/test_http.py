@@ -13,7 +13,7 @@ BALANCER = "10.0.0.5"
 
 
 def request_from(remote: str, forwarded: str | None = None) -> Any:
-    meta = {"REMOTE_ADDR": remote}
+    meta: dict[str, Any] = {"REMOTE_ADDR": remote}
     if forwarded is not None:
         meta["HTTP_X_FORWARDED_FOR"] = forwarded
     return RequestFactory().get("/", **meta)

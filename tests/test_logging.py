@@ -27,7 +27,7 @@ def console_output(logger_name: str) -> Iterator[io.StringIO]:
     try:
         yield printed
     finally:
-        for handler, stream in zip(handlers, streams):
+        for handler, stream in zip(handlers, streams, strict=True):
             handler.setStream(stream)
 
 

@@ -43,8 +43,9 @@ def test_json_log_lines_carry_the_request_id_and_no_secrets():
 
 @pytest.mark.django_db
 def test_browser_time_zone_cookie_is_used_for_display(client, operator, settings):
-    from sessions_app.templatetags.portal import when
     from django.utils import timezone
+
+    from sessions_app.templatetags.portal import when
 
     client.force_login(operator)
     client.cookies["tz"] = "Asia/Tokyo"
@@ -104,3 +105,33 @@ def test_a_nul_in_a_form_field_is_a_field_error_that_keeps_the_other_input(clien
     assert response.status_code == 200
     assert response.context["form"].errors["username"]
 
+
+
+@pytest.mark.django_db
+def test_a_polled_session_costs_one_activity_query_a_minute_not_one_a_request(django_assert_num_queries, monkeypatch):
+    import time
+    import types
+    import uuid
+
+    from django.urls import resolve
+
+    from sessions_app.middleware import SessionActivityMiddleware
+
+    path = f"/api/sessions/{uuid.uuid4()}/"
+    middleware = SessionActivityMiddleware(lambda request: HttpResponse())
+    clock = types.SimpleNamespace(monotonic=time.monotonic)
+    monkeypatch.setattr("sessions_app.middleware.time", clock)
+
+    def read() -> None:
+        request = RequestFactory().get(path)
+        request.resolver_match = resolve(path)
+        middleware(request)
+
+    with django_assert_num_queries(1):
+        read()  # the UPDATE that moves last_activity_at (at most once a minute, by its own condition)
+    with django_assert_num_queries(0):
+        read()
+    later = time.monotonic() + 61
+    clock.monotonic = lambda: later
+    with django_assert_num_queries(1):
+        read()

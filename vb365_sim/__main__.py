@@ -16,9 +16,11 @@ from vb365_sim.state import SimConfig
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m vb365_sim", description="Veeam Backup for Microsoft 365 REST API simulator (v1-v8).")
+    p = argparse.ArgumentParser(prog="python -m vb365_sim",
+                                description="Veeam Backup for Microsoft 365 REST API simulator (v1-v8).")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=4443, help="port to bind, 0 for a free one (default 4443, as the real server)")
+    p.add_argument("--port", type=int, default=4443,
+                   help="port to bind, 0 for a free one (default 4443, as the real server)")
     p.add_argument("--tls", action="store_true", help="serve HTTPS with a self-signed certificate generated at start")
     p.add_argument("--seed", type=int, default=1, help="seed of the deterministic data (default 1)")
     p.add_argument("--sessions", type=int, default=200, help="size of the pre-existing session history (default 200)")
@@ -95,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     server = build_server(app, host=args.host, port=args.port, tls=args.tls)
     print(
         f"vb365_sim listening on {base_url(server, tls=args.tls)} "
-        f"(seed {args.seed}, {args.sessions} sessions, {args.content} content, ready in {time.perf_counter() - started:.2f}s)",
+        f"(seed {args.seed}, {args.sessions} sessions, {args.content} content, "
+        f"ready in {time.perf_counter() - started:.2f}s)",
         flush=True,
     )
     try:

@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from types import ModuleType
 from typing import Any
 
@@ -24,10 +24,10 @@ from werkzeug.wrappers import Request, Response
 
 from vb365_sim import browse, restore, wire_v1, wire_v2_v5, wire_v6_v8
 from vb365_sim.browse.common import arg as _arg
+from vb365_sim.browse.common import paging, parsed_arg
 from vb365_sim.faults import FaultInjector, FaultRule, cut_connection
 from vb365_sim.restore import runs as restore_runs
 from vb365_sim.state import (
-    DEFAULT_LIMIT,
     MAX_LIMIT,
     SESSION_TYPES,
     Principal,
@@ -123,37 +123,12 @@ def _body(call: Call) -> dict[str, Any]:
     return json_object_body(call.request.get_data(cache=True))
 
 
-def _int_arg(call: Call, name: str, default: int, *, minimum: int) -> int:
-    for key, value in call.request.args.items(multi=True):
-        if key.lower() == name.lower():
-            try:
-                n = int(value)
-            except ValueError:
-                raise bad_request(f"The value '{value}' is not valid for {name}.") from None
-            if n < minimum:
-                raise bad_request(f"{name} must be greater than or equal to {minimum}.")
-            return n
-    return default
-
-
 def _date_arg(call: Call, name: str) -> int | None:
-    value = _arg(call, name)
-    if value is None or value == "":
-        return None
-    try:
-        return parse_datetime(value)
-    except ValueError:
-        raise bad_request(f"The value '{value}' is not valid for {name}.") from None
+    return parsed_arg(call, name, parse_datetime)
 
 
 def _bool_arg(call: Call, name: str) -> bool | None:
-    value = _arg(call, name)
-    if value is None or value == "":
-        return None
-    try:
-        return parse_bool(value)
-    except ValueError:
-        raise bad_request(f"The value '{value}' is not valid for {name}.") from None
+    return parsed_arg(call, name, parse_bool)
 
 
 def _paging(call: Call) -> tuple[int, int]:
@@ -162,9 +137,7 @@ def _paging(call: Call) -> tuple[int, int]:
     # Reference: CONTRACT.md §1 Paging -- default limit 30, max 10,000.
     # Inferred: a larger limit is clamped to 10,000 (and echoed) rather than rejected.
     """
-    offset = _int_arg(call, "offset", 0, minimum=0)
-    limit = _int_arg(call, "limit", DEFAULT_LIMIT, minimum=1)
-    return offset, min(limit, MAX_LIMIT)
+    return paging(call, blank_is_default=False)
 
 
 def _require(call: Call, *kinds: str) -> Principal:
@@ -317,7 +290,8 @@ def restore_points(app: SimulatorApp, call: Call) -> Response:
     points.sort(key=lambda p: (p.backup_us, p.id), reverse=not _bool_arg(call, "orderAsc"))
     offset, limit = _paging(call)
     results = [wire_v6_v8.restore_point(p, call.ctx) for p in points[offset : offset + limit]]
-    return _json(page(call.ctx, f"{call.ctx.prefix}/RestorePoints", results, offset=offset, limit=limit, total=len(points)))
+    return _json(page(call.ctx, f"{call.ctx.prefix}/RestorePoints", results, offset=offset, limit=limit,
+                      total=len(points)))
 
 
 def restore_point_by_id(app: SimulatorApp, call: Call) -> Response:
@@ -358,7 +332,8 @@ def parse_explore(options: dict[str, Any], version: int) -> ExploreOptions:
         session_type = match[0]
         if session_type not in allowed:
             raise bad_request(
-                f"Restore session type '{session_type}' is not supported in v{version}. Valid values: {', '.join(allowed)}."
+                f"Restore session type '{session_type}' is not supported in v{version}. "
+                f"Valid values: {', '.join(allowed)}."
             )
     found, raw_date = _ci(options, "dateTime")
     pit = None
@@ -568,7 +543,8 @@ def service_instance(app: SimulatorApp, call: Call) -> Response:
 
 def health(app: SimulatorApp, call: Call) -> Response:
     # Reference: vb365_rest_v8.json RESTHealthReport; anonymous.
-    entries = {name: {"status": "Healthy", "description": None} for name in ("Database", "ProxyServers", "Repositories")}
+    entries = {name: {"status": "Healthy", "description": None}
+               for name in ("Database", "ProxyServers", "Repositories")}
     return _json({"status": "Healthy", "entries": entries})
 
 
@@ -625,7 +601,7 @@ def _rule_path(version: int, template: str) -> str:
     return f"/v{version}" + "".join(f"<{p[1:-1]}>" if p.startswith("{") else p.lower() for p in parts)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _template_regex(version: int, template: str) -> re.Pattern[str]:
     parts = re.split(r"(\{\w+\})", f"/v{version}{template}")
     body = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
@@ -691,16 +667,18 @@ class SimulatorApp:
         params: dict[str, str] = {}
         failure: Response | None = None
         try:
-            endpoint, params = adapter.match(request.path.lower(), method=request.method)
+            endpoint, matched = adapter.match(request.path.lower(), method=request.method)
             route, version = self._endpoints[str(endpoint)]
-            params = _original_case(route, version, request.path, params)
+            params = _original_case(route, version, request.path, dict(matched))
             key = str(endpoint)
         except MethodNotAllowed:
             key = f"{request.method} (method not allowed)"
-            failure = _json(error_body(version, f"The requested resource does not support http method '{request.method}'."), 405)
+            message = f"The requested resource does not support http method '{request.method}'."
+            failure = _json(error_body(version, message), 405)
         except NotFound:
             key = f"{request.method} (not found)"
-            failure = _json(error_body(version, f"No HTTP resource was found that matches the request URI '{request.url}'."), 404)
+            message = f"No HTTP resource was found that matches the request URI '{request.url}'."
+            failure = _json(error_body(version, message), 404)
         self._count_request(key)
 
         if self.config.latency_ms:
@@ -727,7 +705,7 @@ class SimulatorApp:
             cut_connection(environ)
         if plan is not None and plan.cut_body and response.status_code < 300:
             response.response = _cut_half_way(response, list(response.iter_encoded()) if not response.is_streamed
-                                              else response.response, environ)
+                                              else response.iter_encoded(), environ)
         return response
 
     def _dispatch(self, request: Request, route: Route, version: int, params: dict[str, str]) -> Response:
@@ -852,7 +830,8 @@ class SimulatorApp:
         return {"now": iso_z(self.state.clock()), "offset_seconds": self.state.clock.offset_us / 1_000_000}
 
     def stats(self) -> dict[str, Any]:
-        """``GET /_sim/stats``: ``{"requests": {"<METHOD> <route template>": n}, "statuses": {...}, "token_grants": n}``."""
+        """``GET /_sim/stats``:
+        ``{"requests": {"<METHOD> <route template>": n}, "statuses": {...}, "token_grants": n}``."""
         return self.state.stats_snapshot()
 
 

@@ -6,42 +6,53 @@ are never faulted, so a test can always clear what it set.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import socket
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
-_KEYS = {"latency_ms", "answer_delay_ms", "status", "rate", "path", "malformed", "drop", "down", "cut_body"}
+# The on/off effects, and a rule's keys in the order ``GET /_sim/faults`` lists them.
+_FLAGS = ("malformed", "drop", "down", "cut_body")
+_KEYS = ("latency_ms", "answer_delay_ms", "status", "rate", "path", *_FLAGS)
 
 
 @dataclass(frozen=True)
-class FaultRule:
-    """One rule. It applies to a request whose path matches ``path`` (a regex; any when None), with
-    probability ``rate``. Effects combine: ``down`` cuts the connection before processing; otherwise
-    ``latency_ms`` delays, ``status`` answers an error, ``malformed`` replaces a success body with broken
-    JSON, ``answer_delay_ms`` processes the request and then waits before answering (a start whose session
-    is already listed while its caller still waits), and ``drop`` processes the request and then cuts the
-    connection instead of answering. ``cut_body`` answers a download normally and cuts the connection
-    half way through its body (a file that must not be offered)."""
+class FaultPlan:
+    """Fault effects: what one rule does, or the combined effect of the rules that fired for one request.
+
+    ``down`` cuts the connection before processing; otherwise ``latency_ms`` delays, ``status`` answers an
+    error, ``malformed`` replaces a success body with broken JSON, ``answer_delay_ms`` processes the request
+    and then waits before answering (a start whose session is already listed while its caller still waits),
+    and ``drop`` processes the request and then cuts the connection instead of answering. ``cut_body``
+    answers a download normally and cuts the connection half way through its body (a file that must not be
+    offered)."""
 
     latency_ms: int = 0
     answer_delay_ms: int = 0
     status: int | None = None
-    rate: float = 1.0
-    path: str | None = None
     malformed: bool = False
     drop: bool = False
     down: bool = False
     cut_body: bool = False
+
+
+@dataclass(frozen=True)
+class FaultRule(FaultPlan):
+    """One rule: its effects (``FaultPlan``) apply to a request whose path matches ``path`` (a regex; any
+    when None), with probability ``rate``. The effects of the rules that fire together combine."""
+
+    rate: float = 1.0
+    path: str | None = None
 
     @classmethod
     def from_json(cls, data: object) -> FaultRule:
         """Validate a JSON object; raise ValueError naming the problem."""
         if not isinstance(data, dict):
             raise ValueError("a fault must be a JSON object")
-        unknown = set(data) - _KEYS
+        unknown = set(data) - set(_KEYS)
         if unknown:
             raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
         latency = data.get("latency_ms", 0) or 0
@@ -62,7 +73,7 @@ class FaultRule:
                 raise ValueError("path must be a regular expression string")
             re.compile(path)
         flags = {}
-        for key in ("malformed", "drop", "down", "cut_body"):
+        for key in _FLAGS:
             value = data.get(key, False)
             if not isinstance(value, bool):
                 raise ValueError(f"{key} must be a boolean")
@@ -71,20 +82,7 @@ class FaultRule:
                    **flags)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class FaultPlan:
-    """The combined effect of the rules that fired for one request."""
-
-    latency_ms: int = 0
-    answer_delay_ms: int = 0
-    status: int | None = None
-    malformed: bool = False
-    drop: bool = False
-    down: bool = False
-    cut_body: bool = False
+        return {key: getattr(self, key) for key in _KEYS}
 
 
 class FaultInjector:
@@ -139,10 +137,7 @@ class FaultInjector:
             latency_ms=sum(r.latency_ms for r in fired),
             answer_delay_ms=sum(r.answer_delay_ms for r in fired),
             status=status,
-            malformed=any(r.malformed for r in fired),
-            drop=any(r.drop for r in fired),
-            down=any(r.down for r in fired),
-            cut_body=any(r.cut_body for r in fired),
+            **{flag: any(getattr(r, flag) for r in fired) for flag in _FLAGS},
         )
 
 
@@ -158,8 +153,6 @@ def cut_connection(environ: dict[str, Any]) -> None:
     """Shut the client connection down without a response; always raises ``ConnectionCut``."""
     sock = environ.get("werkzeug.socket")
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
     raise ConnectionCut("connection cut by fault injection")

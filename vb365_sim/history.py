@@ -22,8 +22,8 @@ import hashlib
 import struct
 import uuid
 from collections.abc import Callable
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 # The newest handful of history sessions are still running, like sessions an operator left open in the
 # console. They are few, so state.py treats them as explicit records rather than lazy ones.
@@ -114,7 +114,7 @@ class History:
         self.pattern = tuple(self._interleave(pattern))
         self._positions = {s: tuple(p for p, v in enumerate(self.pattern) if v == s) for s in set(self.pattern)}
         # Recent pages are read over and over (portal polling); items are immutable, so cache a bounded set.
-        self.item = lru_cache(maxsize=20_000)(self._item)  # type: ignore[method-assign]
+        self.item = lru_cache(maxsize=20_000)(self._item)
         self._prefix = {
             s: tuple(sum(1 for v in self.pattern[:k] if v == s) for k in range(len(self.pattern) + 1))
             for s in set(self.pattern)

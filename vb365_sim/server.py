@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -31,6 +32,8 @@ def build_server(
 
 def base_url(server: BaseWSGIServer, *, tls: bool) -> str:
     host, port = server.server_address[:2]
+    if isinstance(host, bytes):
+        host = host.decode()
     return f"{'https' if tls else 'http'}://{host}:{port}"
 
 
@@ -39,52 +42,25 @@ def serve_in_thread(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
-    seed: int = 1,
-    sessions: int = 200,
-    latency_ms: int = 0,
-    token_ttl: int = 3600,
-    admin_user: str = "admin",
-    admin_password: str = "admin",
     tls: bool = False,
-    event_interval_s: float = 5.0,
     faults: list[FaultRule] | None = None,
     clock: SimClock | None = None,
-    content: str = "small",
-    browse_item_latency_us: int = 0,
-    export_bytes_per_second: int = 0,
-    export_prepare_seconds_per_gib: float = 0.0,
-    restore_item_real_seconds: float = 0.0,
-    restore_item_sim_seconds: float = 0.1,
-    outlook_installed: bool = True,
+    **settings: Any,
 ) -> Iterator[str]:
     """Run a simulator in a daemon thread; yield its base URL (``http://127.0.0.1:54321``, no slash).
 
     ``clock`` replaces the wall clock: keep a reference and ``advance`` it instead of sleeping.
-    ``content`` sizes the tenants' backed-up contents (small, medium, large); ``browse_item_latency_us`` is
-    the real time a browse answer costs per item. The ``export_*``/``restore_*``/``outlook_installed``
-    knobs start the restore knobs (vb365_sim/restore/desk.py ``Knobs``; changeable via /_sim/restore-knobs).
+    ``settings`` are ``SimConfig`` fields, with its defaults (``seed``, ``sessions``, ``content``,
+    ``browse_item_latency_us``, the start values of the restore knobs...); an unknown one is a TypeError.
+    They are named and defaulted in ``SimConfig`` alone, so the two cannot drift apart.
 
     The server is shut down and its socket closed when the block exits, even on error.
     """
-    config = SimConfig(
-        seed=seed,
-        sessions=sessions,
-        latency_ms=latency_ms,
-        token_ttl=token_ttl,
-        admin_user=admin_user,
-        admin_password=admin_password,
-        event_interval_s=event_interval_s,
-        content=content,
-        browse_item_latency_us=browse_item_latency_us,
-        export_bytes_per_second=export_bytes_per_second,
-        export_prepare_seconds_per_gib=export_prepare_seconds_per_gib,
-        restore_item_real_seconds=restore_item_real_seconds,
-        restore_item_sim_seconds=restore_item_sim_seconds,
-        outlook_installed=outlook_installed,
-    )
+    config = SimConfig(**settings)
     server = build_server(SimulatorApp(config, faults=faults, clock=clock), host=host, port=port, tls=tls)
     # A short poll interval keeps shutdown (and so test teardown) fast.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="vb365-sim", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="vb365-sim",
+                              daemon=True)
     thread.start()
     try:
         yield base_url(server, tls=tls)

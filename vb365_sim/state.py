@@ -606,9 +606,9 @@ class State:
         if username.lower() == self.config.admin_user.lower() and password == self.config.admin_password:
             return self._issue(Principal("admin", username))
         for org in self.organizations:
-            if org.tenant_username and username.lower() == org.tenant_username.lower():
-                if password == org.tenant_password:
-                    return self._issue(Principal("tenant", org.tenant_username, organization_id=org.id))
+            if (org.tenant_username and username.lower() == org.tenant_username.lower()
+                    and password == org.tenant_password):
+                return self._issue(Principal("tenant", org.tenant_username, organization_id=org.id))
         raise TokenError("invalid_grant", "The user name or password is incorrect.")
 
     def grant_refresh(self, refresh_token: str) -> TokenInfo:
@@ -938,10 +938,10 @@ class State:
                 continue
             if q.order_asc:
                 # Lazy items strictly older come first; they sit at indexes >= b.
-                b = h.first_index(lo, hi, lambda i: fn(i) < t)  # type: ignore[operator]
+                b = h.first_index(lo, hi, _before(fn, t))
                 ranks.append(lazy_count(b, hi))
             else:
-                b = h.first_index(lo, hi, lambda i: fn(i) <= t)  # type: ignore[operator]
+                b = h.first_index(lo, hi, _before(fn, t, inclusive=True))
                 ranks.append(lazy_count(lo, b))
         positions = [j + r for j, r in enumerate(ranks)]
         total = len(explicit) + lazy_total
@@ -974,17 +974,28 @@ def _matches(r: SessionRecord, q: SessionQuery) -> bool:
     return True
 
 
+def _before(time_of: Callable[[int], int | None], moment: int, *, inclusive: bool = False) -> Callable[[int], bool]:
+    """The predicate "session i's time (creation or end) is before `moment`" (or at it), for History.first_index.
+
+    Only stopped sessions are searched, so their end is never None; a None would be "not before"."""
+    def predicate(i: int) -> bool:
+        value = time_of(i)
+        return value is not None and (value <= moment if inclusive else value < moment)
+
+    return predicate
+
+
 def _lazy_bounds(h: History, q: SessionQuery) -> tuple[int, int]:
     """Index range [lo, hi) of the stopped history that satisfies the time filters (times decrease with i)."""
     lo, hi = min(WORKING_COUNT, h.count), h.count
     if q.start_from is not None:
-        hi = h.first_index(lo, hi, lambda i: h.creation_us(i) < q.start_from)  # type: ignore[operator]
+        hi = h.first_index(lo, hi, _before(h.creation_us, q.start_from))
     if q.start_to is not None:
-        lo = h.first_index(lo, hi, lambda i: h.creation_us(i) <= q.start_to)  # type: ignore[operator]
+        lo = h.first_index(lo, hi, _before(h.creation_us, q.start_to, inclusive=True))
     if q.end_from is not None:
-        hi = h.first_index(lo, hi, lambda i: h.end_us(i) < q.end_from)  # type: ignore[operator]
+        hi = h.first_index(lo, hi, _before(h.end_us, q.end_from))
     if q.end_to is not None:
-        lo = h.first_index(lo, hi, lambda i: h.end_us(i) <= q.end_to)  # type: ignore[operator]
+        lo = h.first_index(lo, hi, _before(h.end_us, q.end_to, inclusive=True))
     return lo, max(lo, hi)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -49,13 +50,21 @@ def page(
     def at(off: int) -> dict[str, str]:
         return ctx.href(f"{path}?{urlencode(kept + [('offset', str(off)), ('limit', str(limit))])}")
 
+    return {"offset": offset, "limit": limit, "results": results,
+            "_links": paging_links(at, offset=offset, limit=limit, total=total)}
+
+
+def paging_links(at: Callable[[int], dict[str, str]], *, offset: int, limit: int,
+                 total: int) -> dict[str, dict[str, str]]:
+    """``first``, ``prev`` (only when there is an earlier page), ``next`` (only when more results follow) and
+    ``self``, each the link ``at`` makes for that page's offset."""
     links = {"first": at(0)}
     if offset > 0:
         links["prev"] = at(max(0, offset - limit))
     if offset + limit < total:
         links["next"] = at(offset + limit)
     links["self"] = at(offset)
-    return {"offset": offset, "limit": limit, "results": results, "_links": links}
+    return links
 
 
 def duration(us: int) -> str:

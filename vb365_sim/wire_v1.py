@@ -49,6 +49,7 @@ def organization(org: Organization, ctx: WireContext) -> dict[str, Any]:
         out["firstBackuptime"] = iso_z(org.first_backup_us)
         out["lastBackuptime"] = iso_z(org.last_backup_us)
     base = f"/v1/Organizations/{org.id}"
-    out["_links"] = {"self": ctx.href(base), "jobs": ctx.href(f"{base}/Jobs"), "mailboxes": ctx.href(f"{base}/Mailboxes")}
+    out["_links"] = {"self": ctx.href(base), "jobs": ctx.href(f"{base}/Jobs"),
+                     "mailboxes": ctx.href(f"{base}/Mailboxes")}
     out["_actions"] = {}
     return out

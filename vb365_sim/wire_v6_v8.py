@@ -23,7 +23,8 @@ def without_none(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def error(message: str, error_code: str | None, version: int) -> dict[str, Any]:
-    """``RESTExceptionInfo``: v6 ``{message}``; v7 ``+errorCode`` (``ProxyOffline`` only); v8 ``+errorCode, stackTrace``.
+    """``RESTExceptionInfo``: v6 ``{message}``; v7 ``+errorCode`` (``ProxyOffline`` only);
+    v8 ``+errorCode, stackTrace``.
 
     # Reference: vb365_rest_v7.json RESTExceptionInfo -- the v7 errorCode enum is only ``ProxyOffline``,
     # so any other code is left out there (issue 12: left out, not null).

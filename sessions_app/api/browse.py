@@ -94,8 +94,9 @@ class _BrowseApi(PortalApi):
         return dict(serializer.validated_data)
 
     def _common(self, request: Request, upstream_id: str) -> dict[str, Any]:
-        return {"actor": request.user, "session": browse.browse_session_for(actor=request.user, upstream_id=upstream_id),
-                "client": tenants.tenant_client_for(request), "client_address": client_address(request)}
+        session = browse.browse_session_for(actor=request.user, upstream_id=upstream_id)
+        return {"actor": request.user, "session": session, "client": tenants.client_for(user=request.user),
+                "client_address": client_address(request)}
 
 
 class BrowseListApi(_BrowseApi):

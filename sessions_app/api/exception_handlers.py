@@ -24,25 +24,15 @@ def _envelope(message: str, code: str, extra: dict[str, Any] | None = None) -> d
 
 
 def _upstream_response(exc: errors.UpstreamError) -> Response:
+    """The error's own status and code (class attributes of the UpstreamError family), with VB365's status."""
     logger.warning("Upstream failure answered to an API client: %r", exc)
     extra: dict[str, Any] = {"upstream_status": exc.status_code}
     if exc.error_code:
         extra["upstream_error_code"] = exc.error_code
-    if isinstance(exc, errors.UpstreamTimeout):
-        return Response(_envelope(exc.message, "upstream_timeout", extra), status=status.HTTP_504_GATEWAY_TIMEOUT)
-    if isinstance(exc, errors.UpstreamUnavailable):
-        response = Response(_envelope(exc.message, "upstream_unavailable", extra),
-                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    response = Response(_envelope(exc.message, exc.code, extra), status=exc.http_status)
+    if exc.http_status == status.HTTP_503_SERVICE_UNAVAILABLE:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
-    if isinstance(exc, errors.UpstreamNotFound):
-        return Response(_envelope(exc.message, "upstream_not_found", extra), status=status.HTTP_404_NOT_FOUND)
-    code = "upstream_rejected" if isinstance(exc, errors.UpstreamRejected) else "upstream_error"
-    if isinstance(exc, errors.UpstreamBadResponse):
-        code = "upstream_bad_response"
-    if isinstance(exc, errors.UpstreamAuthError):
-        code = "upstream_auth"
-    return Response(_envelope(exc.message, code, extra), status=status.HTTP_502_BAD_GATEWAY)
+    return response
 
 
 def _field_errors(detail: Any) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Query-string filters for `GET /api/sessions/`.
 
-The FilterSet only validates and normalises: `selector_kwargs()` hands the values to
-`selectors.restore_session_list`, which stays the one place that knows how each filter narrows the list.
+The FilterSet only validates and normalises: `query()` is the SessionQuery that `selectors.restore_session_list`
+applies, the one place that knows how each filter narrows the list (as for the history page's form).
 """
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any
 import django_filters
 from django import forms
 
-from sessions_app.models import RestoreSession, SessionResult, SessionState, Workload
+from sessions_app.models import Organization, RestoreSession, SessionResult, SessionState, Workload
 from sessions_app.selectors import SESSION_ORDERINGS
+from sessions_app.specs import SessionQuery
 
 
 class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
@@ -52,10 +53,17 @@ class RestoreSessionFilter(django_filters.FilterSet):
         model = RestoreSession
         fields: list[str] = []
 
-    def selector_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for selectors.restore_session_list; call after is_valid()."""
+    def query(self) -> SessionQuery:
+        """The search these parameters ask for; call after is_valid(). An organization id unknown here matches
+        nothing (as one outside the user's grants), it is not an error."""
         data = self.form.cleaned_data
-        kwargs = {name: data.get(name) or None for name in self.filters}
-        if kwargs["organization"] is not None:
-            kwargs["organization"] = str(kwargs["organization"])
-        return kwargs
+        organization_id = data.get("organization")
+        organization = (Organization.objects.filter(upstream_id=organization_id).first()
+                        if organization_id is not None else None)
+        return SessionQuery(
+            organization=organization, organization_unknown=organization_id is not None and organization is None,
+            workload=data.get("workload") or "", state=data.get("state") or "", result=data.get("result") or "",
+            requested_by=data.get("requested_by") or "", search=data.get("search") or "",
+            started_after=data.get("started_after"), started_before=data.get("started_before"),
+            ordering=data.get("ordering") or "newest",
+        )

@@ -18,7 +18,6 @@ from rest_framework.views import APIView
 
 from sessions_app import selectors
 
-
 # The largest number a query parameter may carry: far beyond any history Restore Desk pages through, and well
 # inside every database's integer range (a larger offset reached the database and failed there as a 500).
 QUERY_INTEGER_MAX = 1_000_000_000
@@ -43,6 +42,13 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
 
     default_limit = 25
     max_limit = 100
+    # Set by paginate_queryset before any link is built (DRF's own declarations allow None).
+    limit: int
+    offset: int
+    request: Request
+    count: int
+    count_is_exact: bool
+    has_next: bool
 
     def get_limit(self, request: Request) -> int:
         return min(query_integer(request, self.limit_query_param, default=self.default_limit, minimum=1),
@@ -107,5 +113,5 @@ def get_paginated_response(*, pagination_class: type[pagination.BasePagination],
                            view: APIView) -> Response:
     """One page of `queryset`, serialized with `serializer_class`, in the paginator's envelope."""
     paginator = pagination_class()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: list[Any] | None = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -175,12 +176,14 @@ class TenantRestoreSessionOutputSerializer(RestoreSessionOutputSerializer):
     """A session as a tenant sees it: of the provider's sessions in its organization only when, which
     workload, point in time and state; requester, reason and scope only of its own users' sessions."""
 
-    initiated_by = None
-    on_behalf_of = None
-    ticket = None
-    scope_name = None
-    client_host = None
-    scope = serializers.SerializerMethodField()
+    # DRF drops a parent's declared field that a subclass sets to None, and lets a subclass redeclare a field with
+    # another kind; mypy sees only a class attribute changing type, hence the ignores.
+    initiated_by = None  # type: ignore[assignment]
+    on_behalf_of = None  # type: ignore[assignment]
+    ticket = None  # type: ignore[assignment]
+    scope_name = None  # type: ignore[assignment]
+    client_host = None  # type: ignore[assignment]
+    scope = serializers.SerializerMethodField()  # type: ignore[assignment]
 
     def get_requested_by(self, session: RestoreSession) -> str | None:
         return super().get_requested_by(session) if session.started_by_tenant else None
@@ -212,7 +215,9 @@ class RestoreSessionEventOutputSerializer(serializers.Serializer):
     item_name = serializers.CharField()
     item_type = serializers.CharField()
     item_size_bytes = serializers.IntegerField(allow_null=True)
-    source = serializers.CharField()
+    # The event's "source" key. DRF's metaclass moves declared fields off the class, so this does not replace
+    # Field.source (the serializer's own source attribute, str | None) at run time; mypy cannot know that.
+    source = serializers.CharField()  # type: ignore[assignment]
     target = serializers.CharField()
 
 
@@ -220,7 +225,12 @@ class ActiveUsernameField(serializers.SlugRelatedField):
     """An active user, by username. NUL characters are refused before the lookup (PostgreSQL rejects them)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(slug_field="username", queryset=get_user_model().objects.filter(is_active=True), **kwargs)
+        # DRF builds its fields anew for every serializer: the manager here costs nothing, the active users
+        # are filtered only when a value is looked up (get_queryset).
+        super().__init__(slug_field="username", queryset=get_user_model().objects, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return get_user_model().objects.filter(is_active=True)
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, str) and "\x00" in data:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import replace
 from datetime import timezone as dt_timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.core.exceptions import PermissionDenied
@@ -37,22 +36,31 @@ from rest_framework.views import APIView
 
 from sessions_app import exceptions, selectors
 from sessions_app.api import filters, pagination, permissions
-from sessions_app.api.authentication import PortalTokenAuthentication
 from sessions_app.api import serializers as api_serializers
+from sessions_app.api.authentication import PortalTokenAuthentication
 from sessions_app.http import client_address
-from sessions_app.models import Organization, RestoreSession, Workload
+from sessions_app.models import ApiToken, Organization, RestoreSession, Workload
+from sessions_app.services import accounts, api_tokens, refusals, restore_sessions, session_start, tenants
 from sessions_app.services import organizations as organization_services
-from sessions_app.services import accounts, api_tokens, refusals, restore_sessions, tenants
-from sessions_app.upstream import client as upstream
+from sessions_app.specs import StartSpec
 from sessions_app.upstream.errors import UpstreamAuthError, UpstreamError
 
 logger = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    class AuthenticatedRequest(Request):
+        """The request of a view behind IsAuthenticated: its user is signed in (never AnonymousUser)."""
+
+        @property
+        def user(self) -> User: ...
+
+        @user.setter
+        def user(self, value: User) -> None: ...
+
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 128  # StartRequest.key
-RESTORE_POINTS_NOT_SUPPORTED = "The configured VB365 API version (v{version}) has no restore points; choose a date and time."
-RESTORE_POINTS_NOT_BACKED_UP = "This organization has never been backed up, so it has no restore points."
-RESTORE_POINTS_TENANT = "Restore points are not listed for tenant sign-ins; choose a date and time."
 
 
 def _error(description: str) -> OpenApiResponse:
@@ -96,30 +104,27 @@ class PortalApi(APIView):
             exc = drf_exceptions.AuthenticationFailed(tenants.SIGN_IN_ENDED)
         refused = isinstance(exc, REFUSALS) or getattr(exc, "refusal", None) is not None
         if refused and getattr(self.request.user, "is_authenticated", False):
-            target = str(self.kwargs.get("upstream_id", ""))
-            refusal = getattr(exc, "refusal", None) or exceptions.Refusal(target=target)
-            if not refusal.operation:
-                operation = self.refused_operations.get(self.request.method or "", f"api:{type(self).__name__}")
-                refusal = replace(refusal, operation=operation)
-            refusals.access_refused(actor=self.request.user, refusal=refusal,
+            operation = self.refused_operations.get(self.request.method or "", f"api:{type(self).__name__}")
+            refusals.refusal_record(actor=self.request.user, operation=operation, refused=exc,
+                                    target=str(self.kwargs.get("upstream_id", "")),
                                     client_address=client_address(self.request))
         return super().handle_exception(exc)
 
 
-def _session_or_404(request: Request, upstream_id: str) -> RestoreSession:
+def _session_or_404(request: AuthenticatedRequest, upstream_id: str) -> RestoreSession:
     """Raises NotVisible (404, audited by PortalApi) for a session the user may not see."""
     return restore_sessions.restore_session_for_viewer(actor=request.user, upstream_id=upstream_id)
 
 
-def _organization_or_404(request: Request, upstream_id: str) -> Organization:
+def _organization_or_404(request: AuthenticatedRequest, upstream_id: str) -> Organization:
     """Raises NotVisible (404, audited by PortalApi) for an organization the user may not see."""
     return organization_services.organization_for_viewer(actor=request.user, upstream_id=upstream_id)
 
 
-def _refreshed(request: Request, session: RestoreSession, *, with_events: bool = False) -> RestoreSession:
+def _refreshed(request: AuthenticatedRequest, session: RestoreSession, *, with_events: bool = False) -> RestoreSession:
     """The session as VB365 now describes it, or the stored record when VB365 cannot answer (see fetched_at).
     Events are re-read only for the events endpoint."""
-    return restore_sessions.restore_session_current(session=session, client=tenants.tenant_client_for(request),
+    return restore_sessions.restore_session_current(session=session, client=tenants.client_for(user=request.user),
                                                     with_events=with_events)[0]
 
 
@@ -178,7 +183,9 @@ class AuthTokenApi(APIView):
         tags=["auth"],
     )
     def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        api_tokens.api_token_revoke(token=request.auth, actor=request.user, why="revoked by its holder")
+        token = request.auth
+        assert isinstance(token, ApiToken)  # the only authentication here, PortalTokenAuthentication, puts it there
+        api_tokens.api_token_revoke(token=token, actor=request.user, why="revoked by its holder")
         # The sign-out audit (signals.py) and a tenant's sign-out (tenants.tenant_sign_out) follow Django's signal.
         user_logged_out.send(sender=request.user.__class__, request=request._request, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -243,12 +250,12 @@ class OrganizationListApi(PortalApi):
                    **E_UPSTREAM},
         tags=["organizations"],
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters_serializer = self.FilterSerializer(data=request.query_params)
         filters_serializer.is_valid(raise_exception=True)
         visible = selectors.organization_list(user=request.user)
         try:
-            organization_services.organizations_refresh(client=tenants.tenant_client_for(request),
+            organization_services.organizations_refresh(client=tenants.client_for(user=request.user),
                                                         force=filters_serializer.validated_data["refresh"])
         except UpstreamError as exc:
             # As the organizations page: the last known list is still useful; with none, say why.
@@ -281,23 +288,16 @@ class OrganizationRestorePointListApi(PortalApi):
         responses={200: OutputSerializer, **AUTHENTICATED, **E404, **E_UPSTREAM},
         tags=["organizations"],
     )
-    def get(self, request: Request, upstream_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, upstream_id: str) -> Response:
         organization = _organization_or_404(request, upstream_id)
-        client = tenants.tenant_client_for(request)
-        dialect = client.dialect if client is not None else upstream.configured_dialect()
-        points: list[Any] = []
-        note = None
-        if not dialect.has_restore_points:
-            note = RESTORE_POINTS_NOT_SUPPORTED.format(version=dialect.version)
-        elif not organization.is_backed_up:
-            note = RESTORE_POINTS_NOT_BACKED_UP
-        else:
-            points = organization_services.organization_restore_points(organization=organization, client=client)
-            if client is not None and client.as_tenant:
-                note = RESTORE_POINTS_TENANT
-        data = {"organization": organization, "supported": dialect.has_restore_points, "note": note,
-                "count": len(points), "results": points}
-        return Response(self.OutputSerializer(data).data)
+        client = tenants.client_for(user=request.user)
+        listed = session_start.restore_points_of(organization=organization, client=client)
+        if listed.error is not None:
+            raise listed.error
+        return Response(self.OutputSerializer({
+            "organization": organization, "supported": client.dialect.has_restore_points, "note": listed.note or None,
+            "count": len(listed.points), "results": listed.points,
+        }).data)
 
 
 # -- restore sessions -------------------------------------------------------------------------------------------
@@ -320,11 +320,11 @@ class RestoreSessionListApi(PortalApi):
         responses={200: api_serializers.RestoreSessionOutputSerializer(many=True), **E400, **AUTHENTICATED},
         tags=["sessions"],
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filterset = filters.RestoreSessionFilter(request.query_params)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
-        sessions = selectors.restore_session_list(user=request.user, **filterset.selector_kwargs())
+        sessions = selectors.restore_session_list(user=request.user, query=filterset.query())
         return pagination.get_paginated_response(
             pagination_class=self.pagination_class,
             serializer_class=api_serializers.restore_session_serializer_for(request.user),
@@ -354,6 +354,17 @@ class RestoreSessionStartApi(PortalApi):
             required=False, allow_null=True, default=None,
             help_text="Username of the person the session is for (helpdesk).")
 
+        def spec(self, *, organization: Organization) -> StartSpec:
+            """What the body asks to start, in `organization` (its `organization`, looked up); call after
+            is_valid()."""
+            data = self.validated_data
+            return StartSpec(
+                organization=organization, workload=data["workload"], reason=data["reason"],
+                point_in_time=data.get("point_in_time"), show_deleted=data["show_deleted"],
+                show_all_versions=data["show_all_versions"], scope=data["scope"], ticket=data["ticket"],
+                on_behalf_of=data["on_behalf_of"],
+            )
+
     @extend_schema(
         operation_id="sessions_start",
         summary="Start a restore session",
@@ -376,19 +387,15 @@ class RestoreSessionStartApi(PortalApi):
             "reason": "INC-1234: restore j.doe's deleted folder", "scope": "mailbox of j.doe"})],
         tags=["sessions"],
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         key = _idempotency_key(request)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        organization = _organization_or_404(request, str(data["organization"]))
-        session = restore_sessions.restore_session_start(
-            actor=request.user, key=key, organization=organization, workload=data["workload"],
-            reason=data["reason"], point_in_time=data.get("point_in_time"), show_deleted=data["show_deleted"],
-            show_all_versions=data["show_all_versions"], scope=data["scope"], ticket=data["ticket"],
-            on_behalf_of=data["on_behalf_of"], client_address=client_address(request),
-            client=tenants.tenant_client_for(request),
-        )
+        organization = _organization_or_404(request, str(serializer.validated_data["organization"]))
+        spec = serializer.spec(organization=organization)
+        session = session_start.restore_session_start(actor=request.user, key=key, spec=spec,
+                                                      client_address=client_address(request),
+                                                      client=tenants.client_for(user=request.user))
         return Response(api_serializers.restore_session_serializer_for(request.user)(session).data,
                         status=status.HTTP_201_CREATED)
 
@@ -426,7 +433,7 @@ class RestoreSessionDetailApi(PortalApi):
         responses={200: api_serializers.RestoreSessionOutputSerializer, **AUTHENTICATED, **E404},
         tags=["sessions"],
     )
-    def get(self, request: Request, upstream_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, upstream_id: str) -> Response:
         session = _refreshed(request, _session_or_404(request, upstream_id))
         return Response(api_serializers.restore_session_serializer_for(request.user)(session).data)
 
@@ -443,11 +450,11 @@ class RestoreSessionStopApi(PortalApi):
                    **E_UPSTREAM},
         tags=["sessions"],
     )
-    def post(self, request: Request, upstream_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, upstream_id: str) -> Response:
         session = _session_or_404(request, upstream_id)
         session = restore_sessions.restore_session_stop(actor=request.user, session=session,
                                                         client_address=client_address(request),
-                                                        client=tenants.tenant_client_for(request))
+                                                        client=tenants.client_for(user=request.user))
         return Response(api_serializers.restore_session_serializer_for(request.user)(session).data)
 
 
@@ -465,7 +472,7 @@ class RestoreSessionEventListApi(PortalApi):
                    **E404},
         tags=["sessions"],
     )
-    def get(self, request: Request, upstream_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, upstream_id: str) -> Response:
         session = _refreshed(request, _session_or_404(request, upstream_id), with_events=True)
         return pagination.get_paginated_response(
             pagination_class=self.pagination_class,

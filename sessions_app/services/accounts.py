@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import AbstractBaseUser, Group, User
 from django.core.cache import cache
 from django.db import transaction
 
@@ -22,25 +22,25 @@ logger = logging.getLogger(__name__)
 STAFF_ROLES = {Role.ADMIN}
 
 
-def profile_update(*, user: AbstractBaseUser, time_zone: str) -> UserProfile:
+def profile_update(*, user: User, time_zone: str) -> UserProfile:
     profile, _ = UserProfile.objects.get_or_create(user=user)
     profile.time_zone = time_zone
     profile.save(update_fields=["time_zone", "updated_at"])
     return profile
 
 
-def user_role_set(*, user: AbstractBaseUser, role: Role, actor: AbstractBaseUser | None = None) -> None:
+def user_role_set(*, user: User, role: Role, actor: AbstractBaseUser | None = None) -> None:
     """Make `role` the user's only portal role (admins also get Django admin access). Audited as people
     changes are: ROLE_CHANGE for the groups, USER_CHANGE for the staff and superuser flags, before and after."""
     stored = type(user).objects.get(pk=user.pk)
     with transaction.atomic():
         before = {"groups": people.user_relations(user)["groups"]}
         portal_groups = Group.objects.filter(name__in=[r.value for r in Role])
-        user.groups.remove(*portal_groups)  # type: ignore[attr-defined]
+        user.groups.remove(*portal_groups)
         if role != Role.TENANT:
-            user.groups.add(Group.objects.get_or_create(name=role.value)[0])  # type: ignore[attr-defined]
-        user.is_staff = role in STAFF_ROLES  # type: ignore[attr-defined]
-        user.is_superuser = role == Role.ADMIN  # type: ignore[attr-defined]
+            user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+        user.is_staff = role in STAFF_ROLES
+        user.is_superuser = role == Role.ADMIN
         user.save(update_fields=["is_staff", "is_superuser"])
         people.change_record(AuditAction.USER_CHANGE, user=user, before=people.user_flags(stored),
                              after=people.user_flags(user), actor=actor)
@@ -51,7 +51,7 @@ def user_role_set(*, user: AbstractBaseUser, role: Role, actor: AbstractBaseUser
 
 
 def user_create(*, username: str, password: str, role: Role, organizations: Iterable[Organization] = (),
-                workloads: Iterable[str] = (), actor: AbstractBaseUser | None = None) -> AbstractBaseUser:
+                workloads: Iterable[str] = (), actor: AbstractBaseUser | None = None) -> User:
     """Create (or update) a portal user with one role and, for operators, access grants."""
     user_model = get_user_model()
     user = user_model.objects.filter(username=username).first() or user_model(username=username)
@@ -62,15 +62,15 @@ def user_create(*, username: str, password: str, role: Role, organizations: Iter
     user_role_set(user=user, role=role, actor=actor)
     for organization in organizations:
         grants_set(user=user, organization=organization, workloads=list(workloads), actor=actor)
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 # Grant events: GRANT_CHANGE naming the user, the organization, what was done ("add", "remove" or "set") and
 # the workloads, with the user's workloads on that organization before and after ("all" for every workload).
 
 
-def grants_set(*, user: AbstractBaseUser, organization: Organization, workloads: list[str],
-               actor: AbstractBaseUser | None = None, client_address: str = "") -> list[AccessGrant]:
+def grants_set(*, user: User, organization: Organization, workloads: list[str],
+               actor: people.Actor = None, client_address: str = "") -> list[AccessGrant]:
     """Replace the user's grants on one organization: the given workloads, or every workload if none."""
     with transaction.atomic():
         before = _granted_workloads(user, organization)
@@ -82,8 +82,8 @@ def grants_set(*, user: AbstractBaseUser, organization: Organization, workloads:
     return grants
 
 
-def grant_add(*, user: AbstractBaseUser, organization: Organization, workload: str = "",
-              actor: AbstractBaseUser | None = None, client_address: str = "") -> AccessGrant:
+def grant_add(*, user: User, organization: Organization, workload: str = "",
+              actor: people.Actor = None, client_address: str = "") -> AccessGrant:
     """Add one grant (blank workload: every workload); an existing grant is returned and nothing is recorded."""
     with transaction.atomic():
         before = _granted_workloads(user, organization)
@@ -94,7 +94,7 @@ def grant_add(*, user: AbstractBaseUser, organization: Organization, workload: s
     return grant
 
 
-def grant_revoke(*, grant: AccessGrant, actor: AbstractBaseUser | None = None, client_address: str = "") -> None:
+def grant_revoke(*, grant: AccessGrant, actor: people.Actor = None, client_address: str = "") -> None:
     user, organization = grant.user, grant.organization
     with transaction.atomic():
         before = _granted_workloads(user, organization)
@@ -103,13 +103,13 @@ def grant_revoke(*, grant: AccessGrant, actor: AbstractBaseUser | None = None, c
                              before=before, actor=actor, client_address=client_address)
 
 
-def _granted_workloads(user: AbstractBaseUser, organization: Organization) -> list[str]:
-    return sorted(workload or "all" for workload in AccessGrant.objects.filter(  # type: ignore[misc]
+def _granted_workloads(user: User, organization: Organization) -> list[str]:
+    return sorted(workload or "all" for workload in AccessGrant.objects.filter(
         user=user, organization=organization).values_list("workload", flat=True))
 
 
-def _grant_change_record(*, user: AbstractBaseUser, organization: Organization, change: str, workloads: list[str],
-                         before: list[str], actor: AbstractBaseUser | None, client_address: str) -> None:
+def _grant_change_record(*, user: User, organization: Organization, change: str, workloads: list[str],
+                         before: list[str], actor: people.Actor, client_address: str) -> None:
     audit_event_record(action=AuditAction.GRANT_CHANGE, actor=actor, actor_username="system" if actor is None else "",
                        organization=organization, client_address=client_address, details={
                            "user": user.get_username(), "organization": people.organization_label(organization),

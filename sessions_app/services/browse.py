@@ -92,28 +92,30 @@ def browse_session_for(*, actor: Actor, upstream_id: str) -> RestoreSession:
     """The session if `actor` may browse it. NotVisible (404) outside visibility; NotAllowed (403) for
     auditors, helpdesk in others' sessions and tenants in the provider's."""
     session = restore_sessions.restore_session_for_viewer(actor=actor, upstream_id=upstream_id)
+    refused = _browse_refusal(actor=actor, session=session)
+    if refused is not None:
+        raise refused
+    return session
+
+
+def browse_allowed(*, actor: Actor, session: RestoreSession) -> bool:
+    """For pages: may `actor`, who sees `session` (the page looked it up), browse it now? No query."""
+    return session.is_working and _browse_refusal(actor=actor, session=session) is None
+
+
+def _browse_refusal(*, actor: Actor, session: RestoreSession) -> exceptions.NotAllowed | None:
+    """The role's refusal to browse a session the actor sees, or None when it may."""
     role = selectors.user_role(actor)
     refusal = exceptions.Refusal(operation=OPERATION, target=str(session.upstream_id),
                                  organization=session.organization, workload=session.workload,
                                  session_upstream_id=str(session.upstream_id))
     if role == Role.AUDITOR:
-        raise exceptions.NotAllowed(AUDITORS_MAY_NOT, refusal=_why(refusal, "auditors do not browse contents"))
+        return exceptions.NotAllowed(AUDITORS_MAY_NOT, refusal=_why(refusal, "auditors do not browse contents"))
     if role == Role.HELPDESK and actor.pk not in (session.requested_by_id, session.on_behalf_of_id):
-        raise exceptions.NotAllowed(HELPDESK_OWN_ONLY, refusal=_why(refusal, "helpdesk outside their sessions"))
+        return exceptions.NotAllowed(HELPDESK_OWN_ONLY, refusal=_why(refusal, "helpdesk outside their sessions"))
     if role == Role.TENANT and not session.started_by_tenant:
-        raise exceptions.NotAllowed(TENANT_OWN_ONLY, refusal=_why(refusal, "tenant in a provider session"))
-    return session
-
-
-def browse_allowed(*, actor: Actor, session: RestoreSession) -> bool:
-    """For pages: may `actor` (who sees `session`) browse it now?"""
-    if not session.is_working:
-        return False
-    try:
-        browse_session_for(actor=actor, upstream_id=str(session.upstream_id))
-    except exceptions.PortalError:
-        return False
-    return True
+        return exceptions.NotAllowed(TENANT_OWN_ONLY, refusal=_why(refusal, "tenant in a provider session"))
+    return None
 
 
 def _why(refusal: exceptions.Refusal, why: str) -> exceptions.Refusal:
@@ -201,6 +203,16 @@ def node_id_for(session: RestoreSession, ref: NodeRef, container_name: str = "")
     return signing.Signer(salt=NODE_SALT).sign_object(payload, compress=True)
 
 
+def node_resolve(*, session: RestoreSession, node_id: str) -> tuple[NodeRef, str]:
+    """The reference behind a node id of `session` and the name of its mailbox, drive, site or team (for
+    restores.services.jobs). Raises NotVisible for the top level and for an id of another session, forged or
+    malformed."""
+    node = _node_from(session, node_id)
+    if node.ref.kind == "top":
+        raise exceptions.NotVisible(NO_SUCH_NODE)
+    return node.ref, node.container_name
+
+
 def _node_from(session: RestoreSession, node_id: str) -> _Node:
     if not node_id:
         return _Node(NodeRef("top"), "")
@@ -226,7 +238,8 @@ def _cursor_from(cursor: str, node_id: str, *, query: str) -> dict[str, Any]:
         position = signing.Signer(salt=CURSOR_SALT).unsign_object(cursor)
         if position["n"] != _digest(node_id, query) or not isinstance(position["o"], int) or position["o"] < 0:
             raise ValueError("cursor of another listing")
-        if not all(isinstance(size, int) for size in position["p"]) or not all(isinstance(s, str) for s in position["s"]):
+        if (not all(isinstance(size, int) for size in position["p"])
+                or not all(isinstance(s, str) for s in position["s"])):
             raise ValueError("bad cursor")
         return dict(position)
     except (signing.BadSignature, ValueError, KeyError, TypeError):
@@ -262,7 +275,7 @@ def _cached_page(session: RestoreSession, operation: str, node: _Node, offset: i
     key = f"browse:page:{session.upstream_id}:{generation}:{_digest(operation, ref, str(offset), str(limit), query)}"
     cached = cache.get(key)
     if isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], BrowsePageDTO):
-        return cached  # type: ignore[return-value]
+        return cached
     try:
         browser = SessionBrowser(client or upstream.get_client(), str(session.upstream_id), session.workload)
         page = fetch(browser)

@@ -26,7 +26,7 @@ def insert_ignoring_conflicts(model: type[models.Model], rows: list[dict[str, An
             defaults[field.attname] = now
     complete = [{**defaults, **row} for row in rows]
     if connection.vendor != "postgresql":
-        model.objects.bulk_create([model(**row) for row in complete], ignore_conflicts=True, batch_size=500)
+        model._default_manager.bulk_create([model(**row) for row in complete], ignore_conflicts=True, batch_size=500)
         return
     _copy_insert(model, fields, complete, unique_field=unique_field)
 
@@ -46,9 +46,12 @@ def _copy_insert(model: type[models.Model], fields: list[Any], rows: list[dict[s
         return
     except IntegrityError:
         pass
-    unique_column = connection.ops.quote_name(model._meta.get_field(unique_field).column)
+    unique = model._meta.get_field(unique_field)
+    assert isinstance(unique, models.Field) and unique.column, f"{unique_field} is not a column"
+    unique_column = connection.ops.quote_name(unique.column)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMPORARY TABLE bulk_staging ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE bulk_staging ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
         _copy(cursor, "bulk_staging", columns, values)
         cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM bulk_staging "
                        f"ON CONFLICT ({unique_column}) DO NOTHING")

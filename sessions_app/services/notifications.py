@@ -30,7 +30,8 @@ def notification_wanted(*, user: Any, kind: str) -> bool:
     if not getattr(user, "is_active", False) or not getattr(user, "email", ""):
         return False
     profile = UserProfile.objects.filter(user=user).first()
-    return profile is None or bool(getattr(profile, PREFERENCE_FIELDS[kind]))
+    preference = PREFERENCE_FIELDS.get(kind)  # kinds without a preference (a job's end: restores) always go
+    return profile is None or preference is None or bool(getattr(profile, preference))
 
 
 def notification_enqueue(*, kind: str, user: Any, subject: str, body: str) -> None:

@@ -5,10 +5,9 @@ import logging
 import uuid
 from datetime import timedelta
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
-
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from sessions_app import exceptions, selectors
 from sessions_app.models import Organization
@@ -78,9 +77,7 @@ def organization_refresh_own(*, client: upstream.UpstreamClient) -> Organization
 def organization_restore_points(*, organization: Organization,
                                 client: upstream.UpstreamClient | None = None,
                                 limit: int = 500) -> list[RestorePointDTO]:
-    """The organization's restore points, newest first (v6+; empty for older API versions)."""
+    """The organization's restore points, newest first (v6+; empty for older API versions). Who may list
+    them, and when VB365 lists none, is services.session_start.restore_points_of's to say."""
     client = client or upstream.get_client()
-    if client.as_tenant:
-        # Inferred: tenant tokens may not list restore points; the form then offers date and time only.
-        return []
     return client.list_restore_points(organization_id=str(organization.upstream_id), limit=limit)

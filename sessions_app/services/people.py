@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, User
 from django.db import transaction
 
 from sessions_app.models import AccessGrant, AuditAction, Organization, UserProfile
@@ -26,20 +26,20 @@ FLAGS = ("username", "is_active", "is_staff", "is_superuser")
 NO_PROFILE = {"tenant_organization": None, "time_zone": ""}
 
 
-def user_flags(user: AbstractBaseUser) -> dict[str, Any]:
+def user_flags(user: User) -> dict[str, Any]:
     return {name: getattr(user, name) for name in FLAGS}
 
 
-def user_relations(user: AbstractBaseUser) -> dict[str, list[str]]:
+def user_relations(user: User) -> dict[str, list[str]]:
     """The user's groups (portal roles) and direct permissions, as stored."""
     if user.pk is None:
         return {"groups": [], "permissions": []}
-    permissions = user.user_permissions.values_list("content_type__app_label", "codename")  # type: ignore[attr-defined]
-    return {"groups": sorted(user.groups.values_list("name", flat=True)),  # type: ignore[attr-defined]
+    permissions = user.user_permissions.values_list("content_type__app_label", "codename")
+    return {"groups": sorted(user.groups.values_list("name", flat=True)),
             "permissions": sorted(f"{app}.{codename}" for app, codename in permissions)}
 
 
-def user_save(*, user: AbstractBaseUser, actor: Actor, client_address: str = "") -> None:
+def user_save(*, user: User, actor: Actor, client_address: str = "") -> None:
     """Save a user an administrator created or changed: USER_CREATE with its flags, or USER_CHANGE with the
     flags that changed (and whether the password did)."""
     stored = type(user).objects.filter(pk=user.pk).first() if user.pk is not None else None
@@ -55,7 +55,7 @@ def user_save(*, user: AbstractBaseUser, actor: Actor, client_address: str = "")
                           extra={"password_changed": True} if password_changed else None)
 
 
-def user_relations_save(*, user: AbstractBaseUser, save: Callable[[], None], actor: Actor,
+def user_relations_save(*, user: User, save: Callable[[], None], actor: Actor,
                         client_address: str = "") -> None:
     """Run `save` (the admin form's many-to-many save) and record what it changed: groups as ROLE_CHANGE,
     direct permissions as USER_CHANGE."""
@@ -69,13 +69,13 @@ def user_relations_save(*, user: AbstractBaseUser, save: Callable[[], None], act
                       after={"permissions": after["permissions"]}, actor=actor, client_address=client_address)
 
 
-def user_password_changed(*, user: AbstractBaseUser, actor: Actor, client_address: str = "") -> None:
+def user_password_changed(*, user: User, actor: Actor, client_address: str = "") -> None:
     """Record that an administrator set a user's password (never the password itself)."""
     _record(AuditAction.USER_CHANGE, name=user.get_username(), before={}, after={}, actor=actor,
             client_address=client_address, extra={"password_changed": True})
 
 
-def user_delete(*, user: AbstractBaseUser, actor: Actor, client_address: str = "") -> None:
+def user_delete(*, user: User, actor: Actor, client_address: str = "") -> None:
     """Delete a user; USER_DELETE keeps what they were: flags, groups, permissions, grants, tenant binding."""
     before = {**user_flags(user), **user_relations(user), "grants": _grants_of(user),
               **_profile_state(UserProfile.objects.filter(user=user).first())}
@@ -143,7 +143,7 @@ def group_delete(*, group: Group, actor: Actor, client_address: str = "") -> Non
                                                       "group_deleted": True})
 
 
-def change_record(action: AuditAction, *, user: AbstractBaseUser, before: dict[str, Any], after: dict[str, Any],
+def change_record(action: AuditAction, *, user: User, before: dict[str, Any], after: dict[str, Any],
                   actor: Actor, client_address: str = "", organization: Organization | None = None,
                   extra: dict[str, Any] | None = None) -> None:
     """One event with the fields that differ between `before` and `after`; none when nothing differs (and
@@ -166,8 +166,8 @@ def _record(action: AuditAction, *, name: str, before: dict[str, Any], after: di
                        organization=organization, client_address=client_address, details=details)
 
 
-def _grants_of(user: AbstractBaseUser) -> list[str]:
-    grants = AccessGrant.objects.filter(user=user).select_related("organization")  # type: ignore[misc]
+def _grants_of(user: User) -> list[str]:
+    grants = AccessGrant.objects.filter(user=user).select_related("organization")
     return sorted(f"{grant.organization.name} ({grant.organization.upstream_id}): {grant.workload or 'all'}"
                   for grant in grants)
 

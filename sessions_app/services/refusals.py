@@ -15,6 +15,7 @@ AUDIT_REFUSAL_TARGETS_PER_WINDOW events naming them per window; further targets 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,6 +69,19 @@ def access_refused(*, actor: AbstractBaseUser | AnonymousUser | None, refusal: R
                                   details=_details(refusal))
 
 
+def refusal_record(*, actor: AbstractBaseUser | AnonymousUser | None, operation: str, refused: BaseException | Refusal,
+                   target: str = "", client_address: str = "") -> AuditEvent | None:
+    """Record the refusal a page or API call met: the Refusal given or carried by the exception (a PortalError's
+    `refusal`), else one of `operation` on `target` (a plain 403 or 404). A refusal that names no operation is
+    recorded as `operation`: one service refusal is named by the request that met it. See access_refused."""
+    refusal = refused if isinstance(refused, Refusal) else getattr(refused, "refusal", None)
+    if not isinstance(refusal, Refusal):
+        refusal = Refusal(target=target)
+    if not refusal.operation:
+        refusal = replace(refusal, operation=operation)
+    return access_refused(actor=actor, refusal=refusal, client_address=client_address)
+
+
 def refusals_flush(*, now: datetime | None = None) -> int:
     """Write the summary of every closed window that counted repeats, and forget closed windows.
     Returns how many summary events were written."""
@@ -104,7 +118,8 @@ def _bounded(refusal: Refusal) -> Refusal:
 
 def _open_tally(who: str, refusal: Refusal, now: datetime, summaries: list[RefusalTally]) -> RefusalTally | None:
     """This refusal's tally while its window is open (locked); a closed one is queued for its summary."""
-    tally = RefusalTally.objects.select_for_update().filter(key=_key(who, refusal)).first()
+    # No ORDER BY (first() would add one): the key is unique.
+    tally = next(iter(RefusalTally.objects.select_for_update().filter(key=_key(who, refusal))[:1]), None)
     if tally is None:
         return None
     if tally.window_started_at > now - _window():
@@ -114,11 +129,35 @@ def _open_tally(who: str, refusal: Refusal, now: datetime, summaries: list[Refus
 
 
 def _many_targets(who: str, refusal: Refusal, now: datetime) -> bool:
+    """Has `who` open windows on AUDIT_REFUSAL_TARGETS_PER_WINDOW named targets of this operation?
+
+    Once true, it stays true until the oldest of those windows closes (no new named window opens meanwhile:
+    further targets go to "*"), so a probe of yet another target is answered from the cache until then
+    instead of counting the tallies again. The cache holds that moment, compared with `now`."""
     if not refusal.target or refusal.target == ANY_TARGET:
         return False
-    named = (RefusalTally.objects.filter(who=who, operation=refusal.operation, window_started_at__gt=now - _window())
-             .exclude(target=ANY_TARGET).count())
-    return named >= settings.AUDIT_REFUSAL_TARGETS_PER_WINDOW
+    limit = int(settings.AUDIT_REFUSAL_TARGETS_PER_WINDOW)
+    if limit <= 0:
+        return True
+    cache_key = _many_targets_cache_key(who, refusal.operation, limit)
+    many_until = cache.get(cache_key)
+    if isinstance(many_until, datetime) and now < many_until:
+        return True
+    opened = list(RefusalTally.objects.filter(who=who, operation=refusal.operation,
+                                              window_started_at__gt=now - _window())
+                  .exclude(target=ANY_TARGET).order_by("window_started_at")
+                  .values_list("window_started_at", flat=True)[:limit])
+    if len(opened) < limit:
+        return False
+    many_until = opened[0] + _window()
+    cache.set(cache_key, many_until, timeout=max(1, int((many_until - now).total_seconds()) + 1))
+    return True
+
+
+def _many_targets_cache_key(who: str, operation: str, limit: int) -> str:
+    # The settings are part of the key: a changed limit or window is never answered with the old one's fact.
+    settings_part = f"{limit}\n{settings.AUDIT_REFUSAL_WINDOW_SECONDS}"
+    return "audit-refusals:many:" + hashlib.sha256(f"{who}\n{operation}\n{settings_part}".encode()).hexdigest()
 
 
 def _window_opened(who: str, refusal: Refusal, now: datetime, *, actor: Any, client_address: str) -> bool:

@@ -25,10 +25,11 @@ from sessions_app.models import AuditAction, AuditOutcome, Organization, Restore
 from sessions_app.services import bulk
 from sessions_app.services import organizations as organization_services
 from sessions_app.services.audit import audit_event_record
-from sessions_app.services.restore_sessions import restore_session_events_store, restore_session_refresh, upstream_fields
+from sessions_app.services.restore_sessions import restore_session_events_store, restore_session_refresh
+from sessions_app.session_columns import upstream_fields
 from sessions_app.upstream import client as upstream
 from sessions_app.upstream import errors
-from sessions_app.upstream.types import RestoreSessionDTO
+from sessions_app.upstream.types import Page, RestoreSessionDTO
 
 logger = logging.getLogger(__name__)
 
@@ -89,27 +90,29 @@ def restore_sessions_sync(*, client: upstream.UpstreamClient | None = None, sinc
     try:
         organization_services.organizations_refresh(client=client, force=True)
         start_from = since if since is not None else (None if full else _incremental_start())
-        since_text = f" created since {start_from.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M:%S} UTC" if start_from else ""
+        since_text = (f" created since {start_from.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M:%S} UTC" if start_from
+                      else "")
         report(SyncProgress(f"Reading sessions from VB365{since_text}…"))
         organizations = dict(Organization.objects.values_list("name", "id"))
         watermark: datetime | None = None
         needs_events: list[str] = []
-        # Written by the read-ahead thread (no database there), read here after each page.
-        expected: dict[str, int] = {}
-        pages = _read_ahead(client.iter_restore_session_pages(
-            start_time_from=start_from, page_size=PAGE_SIZE, on_total=lambda total: expected.setdefault("total", total)))
+        expected: int | None = None
+        pages = _read_ahead(client.iter_restore_session_pages(start_time_from=start_from, page_size=PAGE_SIZE))
         for page_number, page in enumerate(pages, start=1):
-            page_counts, page_needs_events = _ingest_page(page, run=run, organizations=organizations,
+            # The first page that tells the collection's size (a v1 array, a v6/v7 totalCount) sets it.
+            expected = page.total if expected is None else expected
+            page_counts, page_needs_events = _ingest_page(page.items, run=run, organizations=organizations,
                                                           api_version=client.dialect.version,
                                                           list_events=with_events)
             for key, value in page_counts.items():
                 counts[key] += value
             needs_events.extend(page_needs_events)
-            newest = max(dto.creation_time for dto in page)
+            newest = max(dto.creation_time for dto in page.items)
             watermark = newest if watermark is None or newest > watermark else watermark
-            _heartbeat(run, counts, pages_read=page_number, sessions_expected=expected.get("total"))
-            report(SyncProgress(f"  {counts['seen']} sessions read: {counts['created']} new, {counts['updated']} updated",
-                                pages=page_number, sessions=counts["seen"], expected=expected.get("total"),
+            _heartbeat(run, counts, pages_read=page_number, sessions_expected=expected)
+            read = f"  {counts['seen']} sessions read: {counts['created']} new, {counts['updated']} updated"
+            report(SyncProgress(read,
+                                pages=page_number, sessions=counts["seen"], expected=expected,
                                 page_read=True))
         refreshed, forgotten = _refresh_working_not_listed(run=run, client=client)
         counts["updated"] += refreshed
@@ -193,7 +196,7 @@ def _ingest_page(page: list[RestoreSessionDTO], *, run: SyncRun, organizations: 
     return counts, needs_events
 
 
-def _read_ahead(pages: Iterator[list[RestoreSessionDTO]]) -> Iterator[list[RestoreSessionDTO]]:
+def _read_ahead(pages: Iterator[Page[RestoreSessionDTO]]) -> Iterator[Page[RestoreSessionDTO]]:
     """Fetch the next upstream page in a thread while this one is written (network and database overlap).
 
     The reading thread only speaks HTTP; every database write stays in the caller's thread.
@@ -259,7 +262,8 @@ def _fetch_events(session_ids: list[str], *, client: upstream.UpstreamClient, re
         if session is None:
             continue
         try:
-            total += restore_session_events_store(session=session, events=client.iter_restore_session_events(upstream_id))
+            events = client.iter_restore_session_events(upstream_id)
+            total += restore_session_events_store(session=session, events=events)
         except errors.UpstreamNotFound:
             continue
     return total

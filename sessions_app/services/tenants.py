@@ -19,11 +19,9 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from sessions_app import exceptions, selectors
@@ -154,7 +152,7 @@ class _OneShotStore:
 
 @dataclass(frozen=True)
 class TenantSignIn:
-    user: AbstractBaseUser
+    user: User
     organization: Organization
     # The sign-in ends then at the latest: page sessions and API tokens made from it end then too.
     ends_at: datetime
@@ -211,15 +209,14 @@ def _organization_for(*, username: str, password: str, store: _OneShotStore) -> 
         client.close()
 
 
-def _tenant_user(*, username: str, organization: Organization) -> AbstractBaseUser:
-    user_model = get_user_model()
+def _tenant_user(*, username: str, organization: Organization) -> User:
     with transaction.atomic():
-        user, _ = user_model.objects.get_or_create(username=f"{TENANT_USERNAME_PREFIX}{username.lower()}"[:150])
+        user, _ = User.objects.get_or_create(username=f"{TENANT_USERNAME_PREFIX}{username.lower()}"[:150])
         if user.has_usable_password():
             user.set_unusable_password()
             user.save(update_fields=["password"])
         UserProfile.objects.update_or_create(user=user, defaults={"tenant_organization": organization})
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 def tenant_api_token_create(*, sign_in: TenantSignIn) -> api_tokens.IssuedToken:
@@ -231,11 +228,11 @@ def tenant_api_token_create(*, sign_in: TenantSignIn) -> api_tokens.IssuedToken:
 def tenant_sign_out(*, user: AbstractBaseUser | AnonymousUser) -> None:
     """End the tenant's VB365 sign-in: forget its VB365 tokens and revoke its API tokens. Its page sessions
     elsewhere end at their next request (tenant_sign_in_alive)."""
-    if getattr(user, "is_authenticated", False) and selectors.user_role(user) == Role.TENANT:
-        _sign_in_end(user=user, actor=user, why="sign-out")  # type: ignore[arg-type]
+    if isinstance(user, User) and selectors.user_role(user) == Role.TENANT:
+        _sign_in_end(user=user, actor=user, why="sign-out")
 
 
-def _sign_in_end(*, user: AbstractBaseUser, actor: AbstractBaseUser | None, why: str) -> None:
+def _sign_in_end(*, user: User, actor: User | None, why: str) -> None:
     TenantTokenStore(user.pk).clear()
     api_tokens.api_tokens_revoke_all(user=user, kind=ApiTokenKind.TENANT, actor=actor, why=why)
 
@@ -275,15 +272,17 @@ def tenant_api_token_check(*, token: ApiToken) -> None:
 def tenant_refused_by_upstream(*, user: AbstractBaseUser | AnonymousUser) -> bool:
     """After VB365 refused a call made as this user: True (and the sign-in ended, its tokens revoked) when the
     user is a tenant whose VB365 sign-in is gone; False otherwise (nothing changes)."""
-    if selectors.user_role(user) != Role.TENANT or TenantTokenStore(user.pk).load() is not None:
+    if not isinstance(user, User) or selectors.user_role(user) != Role.TENANT:
         return False
-    _sign_in_end(user=user, actor=None, why="VB365 sign-in ended")  # type: ignore[arg-type]
+    if TenantTokenStore(user.pk).load() is not None:
+        return False
+    _sign_in_end(user=user, actor=None, why="VB365 sign-in ended")
     return True
 
 
-def tenant_client_for(request: HttpRequest) -> upstream.UpstreamClient | None:
-    """The client speaking as the signed-in tenant; None for everyone else (the service account is used)."""
-    user = request.user
-    if selectors.user_role(user) != Role.TENANT:
-        return None
+def client_for(*, user: AbstractBaseUser | AnonymousUser) -> upstream.UpstreamClient:
+    """The client that speaks for `user`: the tenant's own VB365 sign-in for a tenant user, the service
+    account's for everyone else."""
+    if selectors.user_role(user) != Role.TENANT or not isinstance(user, User):
+        return upstream.get_client()
     return _tenant_client(TenantTokenStore(user.pk))

@@ -14,6 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from restores.actions import ACTIONS
 from sessions_app.models import AuditAction, AuditEvent
 from sessions_app.templatetags.portal import WORKLOAD_LABELS, times_shown
 
@@ -90,6 +91,30 @@ def _refusal_sentence(details: dict[str, Any]) -> str:
     return sentence + "."
 
 
+def _job_sentence(event: AuditEvent, details: dict[str, Any]) -> str:
+    """Item actions (restores): what was asked for, how it ended, a file downloaded or removed."""
+    action = ACTIONS.get(str(details.get("action", "")))
+    what = f"“{action.label}”" if action else f"the item action {details.get('action') or ''}".rstrip()
+    job = f" (job {str(details['job'])[:8]})" if details.get("job") else ""
+    if event.action == AuditAction.JOB_CREATE:
+        count = details.get("selection_count") or len(details.get("selection") or [])
+        entries = f" of {count} entr{'y' if count == 1 else 'ies'}" if count else ""
+        target = details.get("target") or {}
+        to = " to " + ", ".join(str(value) for value in target.values() if value) if isinstance(target, dict) and \
+            any(target.values()) else ""
+        return f"Asked for {what}{entries}{to} in {_where(event)}{job}."
+    if event.action == AuditAction.JOB_FINISH:
+        state = str(details.get("state") or "finished").replace("_", " ")
+        counts = details.get("counts") or {}
+        tally = (f": {counts.get('succeeded', 0)} succeeded, {counts.get('failed', 0)} failed, "
+                 f"{counts.get('skipped', 0)} skipped") if isinstance(counts, dict) and counts else ""
+        return f"{what[0].upper()}{what[1:]}{job} {state}{tally}."
+    name = details.get("file_name") or "the file"
+    if event.action == AuditAction.JOB_DOWNLOAD:
+        return f"Downloaded {name} from {what}{job}."
+    return f"Removed the expired file {name} of {what}{job}."
+
+
 def describe(event: AuditEvent) -> str:
     """One sentence saying what the event records."""
     details = event.details if isinstance(event.details, dict) else {}
@@ -158,6 +183,14 @@ def describe(event: AuditEvent) -> str:
                 f"{details.get('updated', 0)} updated.")
     if action == AuditAction.ACCESS_DENIED:
         return _refusal_sentence(details)
+    if action in (AuditAction.JOB_CREATE, AuditAction.JOB_FINISH, AuditAction.JOB_DOWNLOAD,
+                  AuditAction.JOB_FILE_PURGE):
+        return _job_sentence(event, details)
+    if action == AuditAction.APP_CREDENTIAL_CHANGE:
+        verb = "Removed" if details.get("change") in ("remove", "removed", "delete") else "Set"
+        organization = event.organization_name or "an organization"
+        application = f" (application {details['application_id']})" if details.get("application_id") else ""
+        return f"{verb} the restore application credentials of {organization}{application}."
     if action == AuditAction.BROWSE_OPEN:
         what = details.get("container") or "contents"
         name = f" {details['name']}" if details.get("name") else ""

@@ -9,7 +9,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 from sessions_app.models import Workload
 from sessions_app.upstream.errors import UpstreamBadResponse
@@ -19,7 +19,7 @@ register = template.Library()
 
 
 @register.filter
-def when(value: datetime | None) -> str:
+def when(value: datetime | None) -> SafeString:
     """A stored UTC time in the viewer's time zone, with the exact UTC time on hover."""
     if value is None:
         return mark_safe('<span class="muted">—</span>')
@@ -42,7 +42,7 @@ def size(value: Any) -> str:
 
 
 @register.filter
-def badge(value: str) -> str:
+def badge(value: str) -> SafeString:
     """A coloured label for a state, result or outcome."""
     if not value:
         return mark_safe('<span class="muted">—</span>')
@@ -54,7 +54,7 @@ _ISO_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-
 
 
 @register.filter
-def times_shown(text: str) -> str:
+def times_shown(text: str) -> SafeString:
     """A text from VB365 (or an audit detail) with each ISO-8601 time in it shown the way `when` shows times."""
     text = str(text or "")
     parts, last = [], 0

@@ -27,7 +27,6 @@ from sessions_app.upstream.client import UpstreamClient
 BROWSE_NEEDS = "Browsing a restore session's contents needs VB365 API v4 or later (this server speaks v{version})."
 SEARCH_NEEDS = "Searching a restore session needs VB365 API v6 or later (this server speaks v{version})."
 SEARCH_NOT_HERE = "Search works within a mailbox, drive, site, team or one of their folders."
-TOP_KIND = {"exchange": "mbx", "onedrive": "drv", "sharepoint": "site", "teams": "team"}
 
 
 class BrowseUnsupported(Exception):
@@ -226,7 +225,7 @@ class SessionBrowser:
             where = channel or str(raw.get("channelId") or "")
             if not where:
                 raise errors.UpstreamBadResponse("The VB365 server sent a Teams post without its channel.")
-            links = raw.get("_links") if isinstance(raw.get("_links"), Mapping) else {}
+            links = raw["_links"] if isinstance(raw.get("_links"), Mapping) else {}
             subject = raw.get("subject") or f"Post by {raw.get('author') or 'someone'}"
             return BrowseEntryDTO(NodeRef("post", (team, where, str(post_id))), str(subject),
                                   bool(links.get("children")),
@@ -318,7 +317,9 @@ class SessionBrowser:
         if kind == "tfile":
             if not self.dialect.has_team_file_versions:
                 return []
-            return [Source(self._team_file_path(*ids, tail="/versions"), self._version("tver", *ids))]
+            team, channel, file_id = ids
+            return [Source(self._team_file_path(team, channel, file_id, tail="/versions"),
+                           self._version("tver", *ids))]
         if kind == "ctabs":
             team, channel = ids
             return [Source(self._teams("/{}/channels/{}/tabs", team, channel), self._tab(team, channel))]
@@ -348,21 +349,24 @@ class SessionBrowser:
                            documents, body)]
         if kind in ("site", "slib", "slst", "sfld"):
             site = ids[0]
-            path = {"site": ("/{}/search", ids[:1]), "slib": ("/{}/Libraries/{}/search", ids),
-                    "slst": ("/{}/Lists/{}/search", ids), "sfld": ("/{}/Folders/{}/search", ids[:2])}[kind]
-            return [Source(self._sites(path[0], *path[1]), self._document("sdoc", "sfld", site),
+            template, path_ids = {"site": ("/{}/search", ids[:1]), "slib": ("/{}/Libraries/{}/search", ids),
+                                  "slst": ("/{}/Lists/{}/search", ids),
+                                  "sfld": ("/{}/Folders/{}/search", ids[:2])}[kind]
+            return [Source(self._sites(template, *path_ids), self._document("sdoc", "sfld", site),
                            {"itemType": "All" if kind == "slst" else "Documents"}, body)]
         if kind in ("team", "chan", "cposts", "cfiles"):
             team = ids[0]
             channel = ids[1] if len(ids) > 1 else None
             in_channel = {"channelId": channel} if channel and self.dialect.version >= 7 else {}
             posts = Source(self._teams("/{}/posts/search", team), self._post(team, channel), in_channel, body)
-            files = Source(self._teams("/{}/files/search", team), self._team_file_entry(team, channel), in_channel, body)
+            files = Source(self._teams("/{}/files/search", team), self._team_file_entry(team, channel), in_channel,
+                           body)
             if channel and self.dialect.version < 7:
                 # Before v7 the per-kind searches cover the whole team: search the channel with a type.
-                path = self._teams("/{}/channels/{}/search", team, channel)
-                posts = Source(path, self._post(team, channel), None, {"type": "Posts", "query": query})
-                files = Source(path, self._team_file_entry(team, channel), None, {"type": "Files", "query": query})
+                channel_search = self._teams("/{}/channels/{}/search", team, channel)
+                posts = Source(channel_search, self._post(team, channel), None, {"type": "Posts", "query": query})
+                files = Source(channel_search, self._team_file_entry(team, channel), None,
+                               {"type": "Files", "query": query})
             return {"cposts": [posts], "cfiles": [files]}.get(kind, [posts, files])
         raise BrowseUnsupported(SEARCH_NOT_HERE)
 
@@ -488,7 +492,7 @@ class SessionBrowser:
             raw_items, more = payload[offset:offset + limit], offset + limit < len(payload)
         elif isinstance(payload, Mapping) and isinstance(payload.get("results"), list):
             raw_items = payload["results"]
-            links = payload.get("_links") if isinstance(payload.get("_links"), Mapping) else {}
+            links = payload["_links"] if isinstance(payload.get("_links"), Mapping) else {}
             more = bool(links.get("next")) and bool(raw_items)
             set_id = str(payload.get("setId") or _query_value(links.get("next"), "setId") or set_id)
         else:

@@ -6,17 +6,19 @@ the timeout, maps failures to the UpstreamError family and decodes JSON. Reads a
 """
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from datetime import timezone as dt_timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
-from requests.adapters import HTTPAdapter
 import urllib3
+from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from sessions_app.upstream import errors
@@ -41,6 +43,8 @@ DEFAULT_PAGE_SIZE = 30
 MAX_PAGE_SIZE = 10_000
 _UNAVAILABLE_STATUSES = (502, 503, 504)
 
+T = TypeVar("T")
+
 
 def build_session(config: UpstreamConfig) -> requests.Session:
     session = requests.Session()
@@ -58,6 +62,12 @@ def build_session(config: UpstreamConfig) -> requests.Session:
     session.mount("http://", adapter)
     session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
     session.verify = config.verify_tls
+    # The environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE) is read once, here, for the one server this
+    # session speaks to: with trust_env on, requests would read it again (and ~/.netrc) on every call.
+    session.proxies.update(requests.utils.get_environ_proxies(config.base_url))
+    if session.verify is True:
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    session.trust_env = False
     return session
 
 
@@ -163,7 +173,8 @@ class UpstreamClient:
         try:
             return self._request("POST", "Token", data=self.dialect.token_form(fields), authenticated=False)
         except errors.UpstreamRejected as exc:
-            raise errors.UpstreamAuthError(exc.message, status_code=exc.status_code, error_code=exc.error_code) from None
+            raise errors.UpstreamAuthError(exc.message, status_code=exc.status_code,
+                                           error_code=exc.error_code) from None
 
     def password_grant(self, *, username: str, password: str) -> Token:
         """A token for these credentials (checking them is VB365's job); raises UpstreamAuthError if refused."""
@@ -186,11 +197,7 @@ class UpstreamClient:
 
     # Reference: CONTRACT.md §4.1 GET /vN/Organizations (array to v7, page in v8)
     def list_organizations(self) -> list[OrganizationDTO]:
-        return list(self._iter_collection("Organizations", OrganizationDTO.from_api, what="organization"))
-
-    # Reference: CONTRACT.md §4.1 GET /vN/Organizations/{organizationId}
-    def get_organization(self, organization_id: str) -> OrganizationDTO:
-        return OrganizationDTO.from_api(self._request("GET", f"Organizations/{organization_id}"))
+        return list(self._items("Organizations", OrganizationDTO.from_api, what="organization"))
 
     # Reference: CONTRACT.md §4.2 GET /vN/Organization (tenant token)
     def get_own_organization(self) -> OrganizationDTO:
@@ -203,19 +210,13 @@ class UpstreamClient:
             return []
         params: dict[str, Any] = {"organizationId": organization_id}
         if self.dialect.version >= 7:
+            # v7+ page newest first: the first `limit` are the newest, and no more pages are read.
             params["orderAsc"] = "false"
-        if self.dialect.version >= 7:
-            # v7+ page newest first: the first `limit` are the newest.
-            points = []
-            for point in self._iter_collection("RestorePoints", RestorePointDTO.from_api, what="restore point",
-                                               params=params, page_size=min(limit, MAX_PAGE_SIZE)):
-                points.append(point)
-                if len(points) >= limit:
-                    break
+            points = list(itertools.islice(self._items("RestorePoints", RestorePointDTO.from_api, what="restore point",
+                                                       params=params, page_size=limit), limit))
         else:
             # v6 answers one unordered array: sort it all before keeping the newest.
-            points = list(self._iter_collection("RestorePoints", RestorePointDTO.from_api, what="restore point",
-                                                params=params))
+            points = list(self._items("RestorePoints", RestorePointDTO.from_api, what="restore point", params=params))
         return sorted(points, key=lambda point: point.backup_time, reverse=True)[:limit]
 
     # -- restore sessions ------------------------------------------------------------------------------------
@@ -239,47 +240,41 @@ class UpstreamClient:
     # Reference: CONTRACT.md §6.1 GET /vN/RestoreSessions
     def list_restore_sessions(self, *, offset: int = 0, limit: int = DEFAULT_PAGE_SIZE,
                               start_time_from: datetime | None = None) -> Page[RestoreSessionDTO]:
-        params = self._session_filters(start_time_from)
-        return self._page("RestoreSessions", RestoreSessionDTO.from_api, what="restore session",
-                          params=params, offset=offset, limit=limit)
+        """One page of sessions (newest first) from `offset`."""
+        return next(self.collection_pages("RestoreSessions", RestoreSessionDTO.from_api, what="restore session",
+                                          params=self._session_filters(start_time_from), offset=offset,
+                                          page_size=limit))
 
     def iter_restore_sessions(self, *, start_time_from: datetime | None = None,
                               page_size: int = 1000) -> Iterator[RestoreSessionDTO]:
         """Every visible session (newest first), page by page until a short or last page."""
-        yield from self._iter_collection("RestoreSessions", RestoreSessionDTO.from_api, what="restore session",
-                                         params=self._session_filters(start_time_from), page_size=page_size)
+        for page in self.iter_restore_session_pages(start_time_from=start_time_from, page_size=page_size):
+            yield from page.items
 
-    def iter_restore_session_pages(self, *, start_time_from: datetime | None = None, page_size: int = 1000,
-                                   on_total: Callable[[int], None] | None = None) -> Iterator[list[RestoreSessionDTO]]:
-        """Like iter_restore_sessions, one list per upstream page (for batched writes). `on_total` is called
-        with the number of sessions listed, once, if the server's paging tells it."""
-        params = self._session_filters(start_time_from)
-        offset = 0
-        while True:
-            page = self._page("RestoreSessions", RestoreSessionDTO.from_api, what="restore session",
-                              params=params, offset=offset, limit=page_size)
-            if on_total is not None and page.total is not None:
-                on_total(page.total)
-                on_total = None
+    def iter_restore_session_pages(self, *, start_time_from: datetime | None = None,
+                                   page_size: int = 1000) -> Iterator[Page[RestoreSessionDTO]]:
+        """Like iter_restore_sessions, one page at a time (for batched writes); empty pages are skipped.
+        Each page's `total` is the number of sessions listed where the server's paging tells it."""
+        for page in self.collection_pages("RestoreSessions", RestoreSessionDTO.from_api, what="restore session",
+                                          params=self._session_filters(start_time_from), page_size=page_size):
             if page.items:
-                yield page.items
-            if not page.has_more:
-                return
-            offset += len(page.items)
+                yield page
 
     # Reference: CONTRACT.md §7 GET /vN/RestoreSessions/{restoreSessionId}/Events (v2+)
     def list_restore_session_events(self, session_id: str, *, offset: int = 0,
                                     limit: int = DEFAULT_PAGE_SIZE) -> Page[RestoreSessionEventDTO]:
         if not self.dialect.has_events:
             return Page(items=[], offset=offset, limit=limit, has_more=False)
-        return self._page(f"RestoreSessions/{session_id}/Events", RestoreSessionEventDTO.from_api,
-                          what="restore session event", params={}, offset=offset, limit=limit)
+        return next(self.collection_pages(f"RestoreSessions/{session_id}/Events", RestoreSessionEventDTO.from_api,
+                                          what="restore session event", offset=offset, page_size=limit))
 
     def iter_restore_session_events(self, session_id: str, *, page_size: int = 500) -> Iterator[RestoreSessionEventDTO]:
+        """Every event of the session, in the server's order; none before v2."""
         if not self.dialect.has_events:
-            return iter(())
-        return self._iter_collection(f"RestoreSessions/{session_id}/Events", RestoreSessionEventDTO.from_api,
-                                     what="restore session event", page_size=page_size)
+            return
+        for page in self.collection_pages(f"RestoreSessions/{session_id}/Events", RestoreSessionEventDTO.from_api,
+                                          what="restore session event", page_size=page_size):
+            yield from page.items
 
     # Reference: CONTRACT.md §8 POST /vN/RestoreSessions/{id}/Action {"stop": null} (v1-v5), /Stop (v6+)
     def stop_restore_session(self, session_id: str) -> None:
@@ -295,32 +290,50 @@ class UpstreamClient:
             params["startTimeFrom"] = start_time_from.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return params
 
-    def _page(self, path: str, parser: Any, *, what: str, params: dict[str, Any], offset: int,
-              limit: int) -> Page[Any]:
-        limit = max(1, min(limit, MAX_PAGE_SIZE))
-        payload = self._request("GET", path, params={**params, "offset": offset, "limit": limit})
-        raw_items, has_next_link = unwrap_collection(payload, what=what)
-        if has_next_link is None:
-            # A plain array (v1) is the whole collection: page it here.
-            items = parse_each(raw_items[offset:offset + limit], parser)
-            return Page(items=items, offset=offset, limit=limit, has_more=offset + limit < len(raw_items),
-                        total=len(raw_items))
-        items = parse_each(raw_items, parser)
-        # Reference: CONTRACT.md §1 paging: v6/v7 pages may carry a nullable totalCount (absent from v8).
-        total = payload.get("totalCount")
-        return Page(items=items, offset=offset, limit=limit, has_more=has_next_link,
-                    total=total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None)
+    def collection_pages(self, path: str, parser: Callable[[Any], T], *, what: str,
+                         params: dict[str, Any] | None = None, offset: int = 0,
+                         page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[Page[T]]:
+        """The pages of the collection at `path` from `offset`, each parsed with `parser`: the one paging loop.
 
-    def _iter_collection(self, path: str, parser: Any, *, what: str, params: dict[str, Any] | None = None,
-                         page_size: int = 500) -> Iterator[Any]:
-        offset = 0
+        Yields at least one page (possibly empty), then follows the server's paging until the last page: its
+        `next` link, or a full page where the server sends no links. A plain array (v1; organizations to v7) is
+        the whole collection, read once and cut into pages here. Every page's `total` is the collection's size
+        where the server says it (an array's length, a v6/v7 page's `totalCount`). Parsing is lazy: a reader
+        that stops early neither requests nor parses the rest.
+        """
+        page_size = max(1, min(page_size, MAX_PAGE_SIZE))
         while True:
             payload = self._request("GET", path, params={**(params or {}), "offset": offset, "limit": page_size})
-            raw_items, has_next_link = unwrap_collection(payload, what=what)
-            yield from parse_each(raw_items, parser)
-            if not has_next_link:
+            raw_items, has_next = unwrap_collection(payload, what=what)
+            if has_next is None:
+                yield from _array_pages(raw_items, parser, offset=offset, page_size=page_size)
+                return
+            # Reference: CONTRACT.md §1 paging: v6/v7 pages may carry a nullable totalCount (absent from v8).
+            total = payload.get("totalCount")
+            yield Page(items=parse_each(raw_items, parser), offset=offset, limit=page_size, has_more=has_next,
+                       total=total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None)
+            if not has_next:
                 return
             offset += len(raw_items)
+
+    def _items(self, path: str, parser: Callable[[Any], T], *, what: str, params: dict[str, Any] | None = None,
+               page_size: int = 500) -> Iterator[T]:
+        """Every item of the collection at `path`, page after page."""
+        for page in self.collection_pages(path, parser, what=what, params=params, page_size=page_size):
+            yield from page.items
+
+
+def _array_pages(raw_items: list[Any], parser: Callable[[Any], T], *, offset: int,
+                 page_size: int) -> Iterator[Page[T]]:
+    """A whole collection sent as one array, as pages of `page_size` from `offset` (at least one, maybe empty)."""
+    total = len(raw_items)
+    while True:
+        end = offset + page_size
+        yield Page(items=parse_each(raw_items[offset:end], parser), offset=offset, limit=page_size,
+                   has_more=end < total, total=total)
+        if end >= total:
+            return
+        offset = end
 
 
 def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:

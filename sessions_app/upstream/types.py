@@ -5,7 +5,7 @@ fields, extra fields, string booleans) and raises UpstreamBadResponse naming the
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -252,5 +252,5 @@ def unwrap_collection(payload: Any, *, what: str) -> tuple[list[Any], bool | Non
     raise UpstreamBadResponse(f"The VB365 server sent a {what} list that is neither an array nor a page.")
 
 
-def parse_each(items: Iterable[Any], parser: Any) -> list[Any]:
+def parse_each(items: Iterable[Any], parser: Callable[[Any], T]) -> list[T]:
     return [parser(item) for item in items]

@@ -13,6 +13,13 @@ from sessions_app.upstream.types import TYPE_BY_WORKLOAD
 ALL_WORKLOADS = ("exchange", "onedrive", "sharepoint", "teams")
 
 
+def wire_datetime(moment: datetime, pattern: str) -> str:
+    """`moment` in UTC, written by a strftime `pattern` whose %Y is always four digits: the C library's %Y writes
+    the year 29 as "29", a date the server refuses."""
+    utc = moment.astimezone(timezone.utc)
+    return utc.strftime(pattern.replace("%Y", f"{utc.year:04d}"))
+
+
 @dataclass(frozen=True)
 class Dialect:
     version: int
@@ -45,10 +52,6 @@ class Dialect:
         return self.version >= 4
 
     @property
-    def has_session_ordering(self) -> bool:
-        return self.version >= 8
-
-    @property
     def supports_tenant_sign_in(self) -> bool:
         return self.version >= 2
 
@@ -63,18 +66,17 @@ class Dialect:
 
     def explore_body(self, *, point_in_time: datetime, workload: str, show_deleted: bool,
                      show_all_versions: bool) -> dict[str, Any]:
-        moment = point_in_time.astimezone(timezone.utc)
         if self.version == 1:
             # Reference: CONTRACT.md §5.1, v1 takes the datetime alone, as `yyyy.MM.dd HH:mm:ss`.
-            return {"explore": {"datetime": moment.strftime("%Y.%m.%d %H:%M:%S")}}
+            return {"explore": {"datetime": wire_datetime(point_in_time, "%Y.%m.%d %H:%M:%S")}}
         if self.version <= 5:
-            options: dict[str, Any] = {"datetime": moment.strftime("%Y.%m.%d %H:%M:%S"),
+            options: dict[str, Any] = {"datetime": wire_datetime(point_in_time, "%Y.%m.%d %H:%M:%S"),
                                        "type": TYPE_BY_WORKLOAD[workload]}
             if self.version >= 3:
                 options.update(showDeleted=show_deleted, showAllVersions=show_all_versions)
             return {"explore": options}
         return {
-            "dateTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "dateTime": wire_datetime(point_in_time, "%Y-%m-%dT%H:%M:%SZ"),
             "type": TYPE_BY_WORKLOAD[workload].capitalize(),
             "showDeleted": show_deleted,
             "showAllVersions": show_all_versions,

@@ -132,6 +132,8 @@
     page.results.forEach(function (entry) {
       var row = element("tr", {"data-kind": entry.kind});
       var nameCell = element("td");
+      // Item actions (restores/jobs.js) put a selection checkbox before the name, when the person may act.
+      if (window.explorerHooks && window.explorerHooks.nameCell) { window.explorerHooks.nameCell(entry, nameCell); }
       if (entry.has_children) {
         var open = element("button", {type: "button", "class": "link explorer-open",
           "aria-label": "Open " + (KIND_NAMES[entry.kind] || entry.kind).toLowerCase() + " " + entry.name}, entry.name);

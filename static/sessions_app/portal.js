@@ -52,6 +52,14 @@
     var live = document.getElementById("session-live");
     if (live) { followSession(live); }
 
+    // The reason of a restore, save or export (restores/_job_fields.html) is counted as the start form's is.
+    document.querySelectorAll("#job-form textarea[name=reason][data-max-length]").forEach(function (reason) {
+      countCharacters(reason, parseInt(reason.dataset.maxLength, 10));
+    });
+
+    var job = document.getElementById("job-live");
+    if (job) { followJob(job); }
+
     var syncProgress = document.getElementById("sync-progress");
     if (syncProgress) { followSyncProgress(syncProgress); }
 
@@ -225,6 +233,15 @@
   function followSyncProgress(section) {
     if (section.dataset.state !== "running") { return; }
     followPartial("sync-progress", "running", function () {});
+  }
+
+  // A restore, save or export job while it is queued or running (restores/_job_live.html).
+  function followJob(live) {
+    if (live.dataset.state !== "working") { return; }
+    followPartial("job-live", "working", function () {
+      labelledTables();
+      focusableScrollingTables();
+    });
   }
 
   function followSession(live) {

@@ -46,7 +46,7 @@ def start_session() -> Callable[..., dict[str, Any]]:
     def start(user: Any, organization: Organization, **overrides: Any) -> dict[str, Any]:
         response = token_client(user).post("/api/sessions/", start_body(organization, **overrides), format="json")
         assert response.status_code == 201, response.json()
-        return response.json()  # type: ignore[no-any-return]
+        return response.json()
 
     return start
 

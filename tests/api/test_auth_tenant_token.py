@@ -71,12 +71,14 @@ def tenant_token(api_client: APIClient, tenant_org: dict[str, Any]) -> dict[str,
     response = api_client.post(URL, {"username": tenant_org["tenant"]["username"],
                                       "password": tenant_org["tenant"]["password"]}, format="json")
     assert response.status_code == 200, response.json()
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def run_out_vb365_token() -> None:
     """The tenant's VB365 access token runs out, at VB365 and in Restore Desk's store (as an hour later)."""
-    store = tenants.TenantTokenStore(ApiToken.objects.values_list("user_id", flat=True).first())
+    user_id = ApiToken.objects.values_list("user_id", flat=True).first()
+    assert user_id is not None
+    store = tenants.TenantTokenStore(user_id)
     token = store.load()
     assert token is not None
     store.save(Token(token.access_token, token.refresh_token, time.time() - 1))
@@ -118,6 +120,7 @@ def test_delete_signs_the_tenant_out_everywhere(api_client: APIClient, upstream:
                                                 tenant_org: dict[str, Any]) -> None:
     first, second = tenant_token(api_client, tenant_org)["token"], tenant_token(api_client, tenant_org)["token"]
     user_id = ApiToken.objects.values_list("user_id", flat=True).first()
+    assert user_id is not None
 
     assert with_token(first).delete("/api/auth/token/").status_code == 204
 

@@ -21,7 +21,7 @@ def assert_envelope(response: Any, status: int, code: str | None = None) -> dict
     assert isinstance(body["extra"], dict)
     if code is not None:
         assert body["code"] == code
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 def test_field_errors_are_under_extra_fields(client_for: Callable[..., APIClient], operator: Any,

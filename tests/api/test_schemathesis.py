@@ -7,8 +7,8 @@ checksum of the generated value, so the run is deterministic) so that the happy 
 from __future__ import annotations
 
 import json
-from collections import Counter
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,11 +16,13 @@ import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from portal.wsgi import application
+from restores.models import JobState, RestoreJob
 from sessions_app.models import Organization, RestoreSession
 from sessions_app.services import api_tokens
 from tests.conftest import SimControl
@@ -47,6 +49,12 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 @pytest.fixture
 def helpdesk_token(helpdesk: Any, history: int) -> str:
+    # One finished job (an export whose file is gone) for the jobs endpoints' happy paths.
+    session = RestoreSession.objects.order_by("-creation_time").first()
+    assert session is not None
+    RestoreJob.objects.create(session=session, organization=session.organization, requested_by=helpdesk,
+                              reason="INC-1 export", action="exchange.export_pst", workload="exchange", api_version=8,
+                              state=JobState.SUCCEEDED, file_name="Inbox.pst", finished_at=timezone.now())
     return api_tokens.api_token_create(user=helpdesk).key
 
 
@@ -63,6 +71,8 @@ def _use_real_ids(case: Any, organization: Organization) -> None:
             offset = zlib.crc32(repr(parameters["upstream_id"]).encode("utf-8", "surrogatepass")) % 50
             session = RestoreSession.objects.order_by("-creation_time")[offset]
             parameters["upstream_id"] = str(session.upstream_id)
+    if "job_id" in parameters and _half(parameters["job_id"]):
+        parameters["job_id"] = str(RestoreJob.objects.values_list("public_id", flat=True).first())
     if case.method == "POST" and case.path == "/api/sessions/" and isinstance(case.body, dict) and _half(case.body):
         case.body["organization"] = str(organization.upstream_id)
 
@@ -94,4 +104,5 @@ def test_schemathesis_reached_the_happy_paths() -> None:
     print("\nschemathesis calls:", len(CALLS), sorted(Counter(CALLS).items()))
     successes = {operation for operation, status in CALLS if status < 300}
     assert {"GET /api/sessions/", "GET /api/organizations/", "POST /api/sessions/",
-            "GET /api/sessions/{upstream_id}/"} <= successes, json.dumps(sorted(set(CALLS)))
+            "GET /api/sessions/{upstream_id}/", "GET /api/jobs/", "GET /api/jobs/{job_id}/"} <= successes, \
+        json.dumps(sorted(set(CALLS)))

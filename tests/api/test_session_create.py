@@ -192,6 +192,19 @@ def test_on_behalf_of_unknown_user_is_400(client_for: Callable[..., APIClient], 
     assert "on_behalf_of" in response.json()["extra"]["fields"]
 
 
+def test_on_behalf_of_an_inactive_user_is_400(client_for: Callable[..., APIClient], helpdesk: Any, operator: Any,
+                                             backed_up_org: Organization) -> None:
+    operator.is_active = False
+    operator.save(update_fields=["is_active"])
+    response = client_for(helpdesk).post("/api/sessions/", start_body(backed_up_org, on_behalf_of="olivia",
+                                                                       ticket="INC-1"), format="json")
+
+    # Answered as for a username that does not exist: an inactive person is nobody to start for.
+    assert response.status_code == 400
+    assert response.json()["extra"]["fields"]["on_behalf_of"] == ["Object with username=olivia does not exist."]
+    assert not RestoreSession.objects.exists()
+
+
 def test_same_idempotency_key_starts_one_upstream_session(client_for: Callable[..., APIClient], operator: Any,
                                                           backed_up_org: Organization, sim: SimControl) -> None:
     client = client_for(operator)
@@ -253,6 +266,7 @@ def test_idempotency_key_with_the_same_body_replays_the_first_answer(
         client_for: Callable[..., APIClient], helpdesk: Any, operator: Any, backed_up_org: Organization,
         sim: SimControl) -> None:
     client = client_for(helpdesk)
+    assert backed_up_org.last_backup is not None
     body = start_body(backed_up_org, on_behalf_of="olivia", ticket="INC-42",
                       point_in_time=(backed_up_org.last_backup - timedelta(days=2)).isoformat())
 

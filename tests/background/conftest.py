@@ -40,10 +40,11 @@ def start_worker(transactional_db: Any, tmp_path: Path) -> Iterator[Callable[...
     started: list[subprocess.Popen[str]] = []
 
     def start(*options: str, **environment: str) -> subprocess.Popen[str]:
-        log = open(tmp_path / f"worker-{len(started)}.log", "w")
-        process = subprocess.Popen([sys.executable, "manage.py", "worker", "--no-startup-delay", "--interval", "0.1",
-                                    *options], cwd=ROOT, env=worker_environment(**environment), stdout=log,
-                                   stderr=subprocess.STDOUT, text=True)
+        # The worker writes to its own copy of the descriptor: ours can close at once.
+        with open(tmp_path / f"worker-{len(started)}.log", "w") as log:
+            process = subprocess.Popen([sys.executable, "manage.py", "worker", "--no-startup-delay", "--interval",
+                                        "0.1", *options], cwd=ROOT, env=worker_environment(**environment),
+                                       stdout=log, stderr=subprocess.STDOUT, text=True)
         started.append(process)
         return process
 
@@ -97,8 +98,9 @@ class Inbox:
         import email
 
         message = email.message_from_bytes(envelope.content)
-        self.messages.append({"to": envelope.rcpt_tos, "subject": message["Subject"],
-                              "body": message.get_payload(decode=True).decode()})
+        body = message.get_payload(decode=True)
+        assert isinstance(body, bytes), "the notifications are single-part"
+        self.messages.append({"to": envelope.rcpt_tos, "subject": message["Subject"], "body": body.decode()})
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[dict[str, Any]]:

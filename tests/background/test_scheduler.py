@@ -14,7 +14,8 @@ from background import scheduler
 from background.models import PeriodicTask
 from tests.background.conftest import drain
 
-ALL = {"history_sync", "idle_sessions_stop", "session_failures_notify", "audit_checkpoint", "upstream_token_refresh"}
+ALL = {"history_sync", "idle_sessions_stop", "session_failures_notify", "audit_checkpoint", "upstream_token_refresh",
+       "restore_jobs_check", "export_files_purge"}
 
 
 def queued() -> list[str]:
@@ -23,6 +24,7 @@ def queued() -> list[str]:
 
 def test_each_periodic_task_is_enqueued_once_per_interval(db: Any, settings: Any) -> None:
     settings.SYNC_INTERVAL_SECONDS = 300
+    settings.RESTORE_JOB_CHECK_SECONDS = settings.EXPORT_PURGE_INTERVAL_SECONDS = 300
     now = timezone.now()
 
     assert set(scheduler.schedule_tick(now=now)) == ALL

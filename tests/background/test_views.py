@@ -45,8 +45,9 @@ def test_the_operations_page_shows_workers_queue_failures_schedule_and_sync_runs
     assert response.status_code == 200
     text = page_text(response)
     assert "alive-worker" in text and "dead-worker" in text and "stale" in text
-    # Waiting: the five periodic tasks and record_run; later: fail_times' second attempt.
-    assert "6 tasks waiting, 1 scheduled for later (retries), 0 running" in text
+    # Waiting: every enabled periodic task and record_run; later: fail_times' second attempt.
+    waiting = len(scheduler.periodic_enabled()) + 1
+    assert f"{waiting} tasks waiting, 1 scheduled for later (retries), 0 running" in text
     assert "fail_times" in text and "attempt 1 of 3; retried" in text and "attempt 1 fails on purpose" in text
     assert "history_sync" in text and "audit_checkpoint" in text and "Queued or running" in text
     assert "VB365 is unavailable (HTTP 503)." in text

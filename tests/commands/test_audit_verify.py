@@ -68,7 +68,7 @@ def test_checkpoint_files_can_be_named(tmp_path, settings, capsys):
     record(2)
     checkpoint()
     collected = tmp_path / "collected.jsonl"
-    collected.write_text(open(settings.AUDIT_CHECKPOINT_PATH).read().replace('"sequence":2', '"sequence":9'))
+    collected.write_text(settings.AUDIT_CHECKPOINT_PATH.read_text().replace('"sequence":2', '"sequence":9'))
     call_command("audit_verify")
     with pytest.raises(CommandError, match="broken at event #3"):
         call_command("audit_verify", "--checkpoints", str(collected))

@@ -91,6 +91,7 @@ def test_token_shows_a_new_token_once_with_its_expiry_and_keeps_only_its_hash(db
     first, second = run("token", "pat", stderr=notes).strip(), run("token", "pat").strip()
     assert first != second and len(first) > 40
     stored = ApiToken.objects.filter(user__username="pat").order_by("created_at").first()
+    assert stored is not None
     assert f"Expires {stored.expires_at:%Y-%m-%d %H:%M} UTC" in notes.getvalue()
     assert stored.prefix in notes.getvalue() and first not in notes.getvalue()
     assert first not in " ".join(str(v) for v in ApiToken.objects.values_list("key_hash", "prefix"))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from io import StringIO
 
@@ -104,7 +104,7 @@ def test_second_sync_while_one_runs_exits_with_2(db):
 
 
 def test_abandoned_run_does_not_block_a_new_one(organizations, sim):
-    long_ago = timezone.now() - timezone.timedelta(hours=1)
+    long_ago = timezone.now() - timedelta(hours=1)
     SyncRun.objects.create(status=SyncRun.Status.RUNNING, started_at=long_ago, heartbeat_at=long_ago)
     lines = run("--since", timezone.now().isoformat(), "--no-events")
     assert SUMMARY.match(lines[-1])

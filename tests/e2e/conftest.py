@@ -56,7 +56,7 @@ def playwright(_async_unsafe_orm: None) -> Iterator[Playwright]:
 
 @pytest.fixture(scope="package")
 def browser_type(playwright: Playwright, browser_name: str) -> BrowserType:
-    return getattr(playwright, browser_name)  # type: ignore[no-any-return]
+    return getattr(playwright, browser_name)
 
 
 @pytest.fixture(scope="package")

@@ -13,15 +13,16 @@ from playwright.sync_api import Page, expect
 
 from sessions_app import exceptions
 from sessions_app.exports import AUDIT_COLUMNS
-from sessions_app.services import restore_sessions
+from sessions_app.services import session_start
+from sessions_app.specs import StartSpec
 from tests.e2e.conftest import sign_in, url
 
 pytestmark = pytest.mark.e2e
 
 
 def start(actor: Any, organization: Any, reason: str) -> Any:
-    return restore_sessions.restore_session_start(actor=actor, key=str(uuid.uuid4()), organization=organization,
-                                                  workload="exchange", reason=reason)
+    return session_start.restore_session_start(actor=actor, key=str(uuid.uuid4()), spec=StartSpec(
+        organization=organization, workload="exchange", reason=reason))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -52,7 +53,7 @@ def test_auditor_filters_and_exports_the_trail(page: Page, live_server: Any, ope
     assert download.suggested_filename == "restore-desk-audit.csv"
     lines = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
     assert lines[0] == list(AUDIT_COLUMNS)
-    reasons = [dict(zip(lines[0], line))["reason"] for line in lines[1:]]
+    reasons = [dict(zip(lines[0], line, strict=True))["reason"] for line in lines[1:]]
     assert reasons == [wanted]
     assert "Unrelated OneNote restore" not in Path(download.path()).read_text(encoding="utf-8")
 

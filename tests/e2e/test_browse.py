@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from sessions_app.services import restore_sessions
+from sessions_app.services import session_start
+from sessions_app.specs import StartSpec
 from tests.e2e.conftest import sign_in, url
 
 pytestmark = pytest.mark.e2e
@@ -24,9 +25,8 @@ def open_entry(page: Page, kind: str, name: str) -> None:
 
 
 def session_page(page: Page, live_server: Any, operator: Any, organization: Any, workload: str) -> None:
-    session = restore_sessions.restore_session_start(actor=operator, key=str(uuid.uuid4()), organization=organization,
-                                                     workload=workload, reason="INC-5 find a file",
-                                                     show_all_versions=True)
+    session = session_start.restore_session_start(actor=operator, key=str(uuid.uuid4()), spec=StartSpec(
+        organization=organization, workload=workload, reason="INC-5 find a file", show_all_versions=True))
     sign_in(page, live_server, "olivia")
     page.goto(url(live_server, "sessions_app:session-detail", session.upstream_id))
 
@@ -147,8 +147,8 @@ def test_teams_channel_posts_and_files(page: Page, live_server: Any, operator: A
 @pytest.mark.django_db(transaction=True)
 def test_auditors_see_no_explorer(page: Page, live_server: Any, operator: Any, auditor: Any,
                                   backed_up_org: Any) -> None:
-    session = restore_sessions.restore_session_start(actor=operator, key=str(uuid.uuid4()), organization=backed_up_org,
-                                                     workload="exchange", reason="INC-6")
+    session = session_start.restore_session_start(actor=operator, key=str(uuid.uuid4()), spec=StartSpec(
+        organization=backed_up_org, workload="exchange", reason="INC-6"))
     sign_in(page, live_server, "alice")
     page.goto(url(live_server, "sessions_app:session-detail", session.upstream_id))
     expect(page.locator("#explorer-not-allowed")).to_be_visible()

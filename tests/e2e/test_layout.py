@@ -12,7 +12,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from sessions_app.services import restore_sessions
+from sessions_app.services import restore_sessions, session_start
+from sessions_app.specs import StartSpec
 from tests.e2e.conftest import sign_in, url
 
 pytestmark = pytest.mark.e2e
@@ -41,20 +42,20 @@ def sessions(fresh_sim: Any, operator: Any, helpdesk: Any, backed_up_org: Any) -
     """VB365's history (imported), one of olivia's sessions working, one stopped, and one the helpdesk started
     for her with a long unbroken word in its reason."""
     call_command("sync_sessions", verbosity=0)
-    stopped = restore_sessions.restore_session_start(
-        actor=operator, key=str(uuid.uuid4()), organization=backed_up_org, workload="exchange",
-        reason="Calendar items deleted by a faulty rule", scope="finance@, INC-20417")
+    stopped = session_start.restore_session_start(actor=operator, key=str(uuid.uuid4()), spec=StartSpec(
+        organization=backed_up_org, workload="exchange", reason="Calendar items deleted by a faulty rule",
+        scope="finance@, INC-20417"))
     restore_sessions.restore_session_stop(actor=operator, session=stopped)
-    restore_sessions.restore_session_start(actor=operator, key=str(uuid.uuid4()), organization=backed_up_org,
-                                           workload="onedrive", reason="Project folder overwritten")
-    restore_sessions.restore_session_start(actor=helpdesk, key=str(uuid.uuid4()), organization=backed_up_org,
-                                           workload="exchange", reason=LONG_WORD, ticket="INC-20931",
-                                           on_behalf_of=operator)
+    session_start.restore_session_start(actor=operator, key=str(uuid.uuid4()), spec=StartSpec(
+        organization=backed_up_org, workload="onedrive", reason="Project folder overwritten"))
+    session_start.restore_session_start(actor=helpdesk, key=str(uuid.uuid4()), spec=StartSpec(
+        organization=backed_up_org, workload="exchange", reason=LONG_WORD, ticket="INC-20931", on_behalf_of=operator))
 
 
 def sign_in_as(page: Page, live_server: Any, role: str, fresh_sim: Any) -> None:
     if role != "tenant":
-        sign_in(page, live_server, {"operator": "olivia", "helpdesk": "harry", "auditor": "alice", "admin": "root"}[role])
+        user = {"operator": "olivia", "helpdesk": "harry", "auditor": "alice", "admin": "root"}[role]
+        sign_in(page, live_server, user)
         return
     credentials = fresh_sim.organization(backed_up=True, tenant=True)["tenant"]
     page.goto(url(live_server, "sessions_app:tenant-sign-in"))

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from sessions_app.services import restore_sessions
+from sessions_app.services import session_start
+from sessions_app.specs import StartSpec
 from tests.e2e.conftest import sign_in, url
 
 pytestmark = pytest.mark.e2e
@@ -19,8 +20,8 @@ def test_operator_starts_watches_stops_and_finds_a_session(page: Page, live_serv
                                                            backed_up_org: Any) -> None:
     reason = f"Mailbox folder deleted by mistake {uuid.uuid4().hex[:8]}"
     # Another of olivia's sessions, so that the History filter has something to leave out.
-    restore_sessions.restore_session_start(actor=operator, key=str(uuid.uuid4()), organization=backed_up_org,
-                                           workload="exchange", reason="Unrelated calendar restore")
+    session_start.restore_session_start(actor=operator, key=str(uuid.uuid4()), spec=StartSpec(
+        organization=backed_up_org, workload="exchange", reason="Unrelated calendar restore"))
 
     sign_in(page, live_server, "olivia")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Start a session").click()

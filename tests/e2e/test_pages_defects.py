@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from sessions_app.models import AccessGrant, RestoreSession
-from sessions_app.services import accounts, restore_sessions
+from sessions_app.services import accounts, restore_sessions, session_start
+from sessions_app.specs import StartSpec
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import sign_in, url
 from tests.views.conftest import make_session
@@ -19,10 +20,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def start(actor: Any, organization: Any, **overrides: Any) -> RestoreSession:
-    arguments: dict[str, Any] = {"actor": actor, "key": str(uuid.uuid4()), "organization": organization,
-                                 "workload": "exchange", "reason": "User deleted a folder"}
-    arguments.update(overrides)
-    return restore_sessions.restore_session_start(**arguments)
+    call = {name: overrides.pop(name) for name in ("key", "client", "client_address") if name in overrides}
+    spec = StartSpec(**{"organization": organization, "workload": "exchange", "reason": "User deleted a folder",
+                        **overrides})
+    return session_start.restore_session_start(actor=actor, key=call.pop("key", str(uuid.uuid4())), spec=spec, **call)
 
 
 def shoot(page: Page, name: str) -> None:

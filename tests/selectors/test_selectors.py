@@ -12,11 +12,17 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from sessions_app import selectors
-from sessions_app.models import AuditAction, Organization, RestoreSession, Role
+from sessions_app.models import AuditAction, AuditOutcome, Organization, RestoreSession, Role
 from sessions_app.services.audit import audit_event_record
+from sessions_app.specs import SessionQuery
 from tests.conftest import make_user
 
 _counter = itertools.count(1)
+
+
+def search(user: Any, **query: Any) -> Any:
+    """The sessions `user` finds with a SessionQuery of these fields."""
+    return selectors.restore_session_list(user=user, query=SessionQuery(**query))
 
 
 def make_session(organization: Organization | None, **overrides: Any) -> RestoreSession:
@@ -211,37 +217,36 @@ def varied(backed_up_org, other_org, operator, helpdesk):
     ({"workload": "teams", "state": "working"}, set()),
 ])
 def test_each_session_filter(helpdesk, varied, filters, expected):
-    assert set(selectors.restore_session_list(user=helpdesk, **filters)) == {varied[name] for name in expected}
+    assert set(search(helpdesk, **filters)) == {varied[name] for name in expected}
 
 
-def test_organization_filter_takes_an_upstream_id(helpdesk, varied, other_org):
-    assert list(selectors.restore_session_list(user=helpdesk, organization=str(other_org.upstream_id))) == [
-        varied["other_org"]]
-    assert not selectors.restore_session_list(user=helpdesk, organization="malformed").exists()
+def test_organization_filter_narrows_to_it_and_an_unknown_one_to_nothing(helpdesk, varied, other_org):
+    assert list(search(helpdesk, organization=other_org)) == [varied["other_org"]]
+    assert not search(helpdesk, organization_unknown=True).exists()
 
 
 def test_filters_never_widen_visibility(operator, varied, other_org):
-    assert not selectors.restore_session_list(user=operator, organization=str(other_org.upstream_id)).exists()
+    assert not search(operator, organization=other_org).exists()
 
 
 def test_start_time_bounds_are_inclusive_then_exclusive(helpdesk, backed_up_org):
     moment = datetime(2026, 3, 1, tzinfo=dt_timezone.utc)
     at = make_session(backed_up_org, creation_time=moment)
-    assert list(selectors.restore_session_list(user=helpdesk, started_after=moment)) == [at]
-    assert not selectors.restore_session_list(user=helpdesk, started_before=moment).filter(pk=at.pk).exists()
+    assert list(search(helpdesk, started_after=moment)) == [at]
+    assert not search(helpdesk, started_before=moment).filter(pk=at.pk).exists()
 
 
 @pytest.mark.parametrize(("ordering", "first"), [
-    ("newest", "late"), ("oldest", "early"), (None, "late"), ("bogus", "late"),
+    ("newest", "late"), ("oldest", "early"), ("", "late"), ("bogus", "late"),
 ])
 def test_ordering(helpdesk, varied, ordering, first):
-    assert selectors.restore_session_list(user=helpdesk, ordering=ordering).first() == varied[first]
+    assert search(helpdesk, ordering=ordering).first() == varied[first]
 
 
 def test_ordering_by_requester_is_not_offered(helpdesk, varied):
     # Sorting a million sessions by a joined name cannot use an index; the requester filter remains.
     assert "requester" not in selectors.SESSION_ORDERINGS
-    newest = list(selectors.restore_session_list(user=helpdesk, ordering="requester"))
+    newest = list(search(helpdesk, ordering="requester"))
     assert newest == list(selectors.restore_session_list(user=helpdesk))
 
 def test_listing_sessions_with_organization_and_requester_is_constant_in_queries(
@@ -251,7 +256,7 @@ def test_listing_sessions_with_organization_and_requester_is_constant_in_queries
     fresh_operator = type(operator).objects.get(pk=operator.pk)
     # Role (groups, profile), the grants, then one query for the sessions with their relations.
     with django_assert_max_num_queries(4):
-        rows = [(s.organization.name, s.requested_by.username, s.on_behalf_of.username)
+        rows = [(str(s.organization), str(s.requested_by), str(s.on_behalf_of))
                 for s in selectors.restore_session_list(user=fresh_operator)]
     assert len(rows) == 50
 
@@ -276,7 +281,8 @@ def test_audit_list_is_one_query(db, django_assert_max_num_queries):
 def test_audit_filters(backed_up_org, filters, expected):
     audit_event_record(action=AuditAction.SESSION_START, actor_username="olivia", organization=backed_up_org,
                        workload="exchange", reason="invoices", details={"tag": "olivia-start"})
-    audit_event_record(action=AuditAction.SESSION_STOP, actor_username="oscar", outcome="failure", workload="teams",
+    audit_event_record(action=AuditAction.SESSION_STOP, actor_username="oscar", outcome=AuditOutcome.FAILURE,
+                       workload="teams",
                        ticket="INC-55", details={"tag": "oscar-stop"})
     events = selectors.audit_event_list(**filters).filter(action__in=["session_start", "session_stop"])
     assert [e.details["tag"] for e in events] == expected
@@ -307,7 +313,7 @@ def test_working_sessions_of_drop_sessions_after_a_grant_is_revoked(operator, ba
 
 
 def test_deep_pages_are_the_same_rows_as_plain_slicing(helpdesk, varied, monkeypatch):
-    sessions = selectors.restore_session_list(user=helpdesk, ordering="organization")
+    sessions = search(helpdesk, ordering="organization")
     expected = list(sessions[3:8])
     monkeypatch.setattr(selectors, "DEFERRED_JOIN_OFFSET", 0)
     rows = selectors.page_rows(sessions, offset=3, limit=5)
@@ -350,10 +356,10 @@ def test_a_tenants_filters_on_provider_fields_match_only_its_own_sessions(tenant
     mine = make_session(backed_up_org, requested_by=tenant, reason="INC-7 my own note",
                         initiated_by="restore@contoso.example console-admin")
 
-    found = list(selectors.restore_session_list(user=tenant, **filters))
+    found = list(search(tenant, **filters))
 
     assert found == ([] if "requested_by" in filters else [mine])
-    assert selectors.restore_session_list(user=helpdesk, **filters).exists()
+    assert search(helpdesk, **filters).exists()
 
 
 def test_a_tenant_may_stop_only_its_own_users_sessions(tenant, helpdesk, backed_up_org):
@@ -369,11 +375,11 @@ def test_a_result_filter_leaves_out_working_sessions_whatever_they_stored(helpde
     """Rows written before the mapping fix (or by an old sync) may hold VB365's "Success" while working."""
     stopped = make_session(backed_up_org, result="success")
     make_session(backed_up_org, state="working", result="success")
-    assert list(selectors.restore_session_list(user=helpdesk, result="success")) == [stopped]
+    assert list(search(helpdesk, result="success")) == [stopped]
 
 
 def test_ordering_by_state_puts_working_sessions_first(helpdesk, varied):
-    ordered = list(selectors.restore_session_list(user=helpdesk, ordering="state"))
+    ordered = list(search(helpdesk, ordering="state"))
     assert ordered[0] == varied["working"]
     rest = ordered[1:]
     assert all(session.state == "stopped" for session in rest)
@@ -420,11 +426,13 @@ def test_on_behalf_candidates_are_people_who_start_sessions_themselves(
 
     anywhere = selectors.on_behalf_candidates(user=helpdesk)
     here = selectors.on_behalf_candidates(user=helpdesk, organization=backed_up_org)
+    by_admin = selectors.on_behalf_candidates(user=admin_user, organization=backed_up_org)
+    assert anywhere is not None and here is not None and by_admin is not None
 
     assert [u.username for u in anywhere] == ["olivia", "oscar", "tenant:restore@contoso.example",
                                               "tenant:restore@fabrikam.example"]
     assert [u.username for u in here] == ["olivia", "tenant:restore@contoso.example"]
-    assert [u.username for u in selectors.on_behalf_candidates(user=admin_user, organization=backed_up_org)] == [
+    assert [u.username for u in by_admin] == [
         "olivia", "tenant:restore@contoso.example"]
 
 
@@ -455,3 +463,19 @@ def test_a_session_before_the_first_backup_holds_no_data(backed_up_org, requeste
 def test_a_session_of_an_unknown_organization_is_not_called_empty(db):
     session = make_session(None, requested_point_in_time=datetime(2001, 1, 1, tzinfo=dt_timezone.utc))
     assert selectors.restore_session_holds_no_data(session=session) is False
+
+
+def test_the_role_rule_of_stopping_asks_nothing_of_the_database(tenant, helpdesk, operator, auditor, backed_up_org,
+                                                                django_assert_num_queries):
+    providers = make_session(backed_up_org, state="working", requested_by=helpdesk)
+    own = make_session(backed_up_org, state="working", requested_by=tenant)
+    own = RestoreSession.objects.select_related("requested_by__profile").get(pk=own.pk)
+    people = (tenant, helpdesk, operator, auditor)
+    for person in people:
+        selectors.user_role(person)
+
+    with django_assert_num_queries(0):
+        rules = [(selectors.may_stop_visible(person, providers), selectors.may_stop_visible(person, own))
+                 for person in people]
+
+    assert rules == [(False, True), (True, True), (True, True), (False, False)]

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Field
 
 from sessions_app.models import AuditAction, AuditEvent, AuditOutcome
 from sessions_app.services import audit
@@ -51,9 +52,11 @@ def truncate() -> None:
 
 
 def raw_update(event: AuditEvent, **values: Any) -> None:
-    assignments = ", ".join(f"{AuditEvent._meta.get_field(field).column} = %s" for field in values)
-    prepared = [AuditEvent._meta.get_field(field).get_db_prep_save(value, connection)
-                for field, value in values.items()]
+    fields = {name: AuditEvent._meta.get_field(name) for name in values}
+    assert all(isinstance(field, Field) for field in fields.values())
+    assignments = ", ".join(f"{field.column} = %s" for field in fields.values() if isinstance(field, Field))
+    prepared = [field.get_db_prep_save(values[name], connection) for name, field in fields.items()
+                if isinstance(field, Field)]
     as_owner((f"UPDATE sessions_app_auditevent SET {assignments} WHERE id = %s", [*prepared, event.pk]))
 
 
@@ -93,10 +96,9 @@ def test_without_a_key_nothing_is_recorded(settings):
 @pytest.mark.django_db
 def test_an_event_written_in_a_transaction_that_rolls_back_leaves_no_gap():
     record_some(1)
-    with pytest.raises(RuntimeError):
-        with transaction.atomic():
-            audit_event_record(action=AuditAction.SIGN_IN, actor_username="rolled back")
-            raise RuntimeError("the caller's write failed")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit_event_record(action=AuditAction.SIGN_IN, actor_username="rolled back")
+        raise RuntimeError("the caller's write failed")
     after = audit_event_record(action=AuditAction.SIGN_IN, actor_username="next")
     assert after.sequence == 2
     assert not AuditEvent.objects.filter(actor_username="rolled back").exists()
@@ -199,7 +201,7 @@ def test_a_truncated_table_is_found_whether_refilled_or_not(settings):
 
     # The old rows back, but for the last two.
     fields = [f for f in AuditEvent._meta.concrete_fields if f.column != "id"]
-    insert = (f"INSERT INTO sessions_app_auditevent ({', '.join(f.column for f in fields)}) "
+    insert = (f"INSERT INTO sessions_app_auditevent ({', '.join(str(f.column) for f in fields)}) "
               f"VALUES ({', '.join(['%s'] * len(fields))})")
     as_owner(*[(insert, [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields])
                for event in old[:3]])
@@ -285,9 +287,9 @@ def test_a_failing_checkpoint_never_fails_the_request(settings, tmp_path, caplog
     (tmp_path / "a-file").write_text("")
     settings.AUDIT_CHECKPOINT_PATH = tmp_path / "a-file" / "checkpoints.jsonl"
     settings.AUDIT_CHECKPOINT_EVERY = 1
-    with caplog.at_level(logging.ERROR, logger="sessions_app.services.audit"):
-        with django_capture_on_commit_callbacks(execute=True):
-            event = audit_event_record(action=AuditAction.SIGN_IN, actor_username="olivia")
+    with (caplog.at_level(logging.ERROR, logger="sessions_app.services.audit"),
+          django_capture_on_commit_callbacks(execute=True)):
+        event = audit_event_record(action=AuditAction.SIGN_IN, actor_username="olivia")
     assert AuditEvent.objects.filter(pk=event.pk).exists()
     assert "checkpoint of event #1 could not be written" in caplog.text
 

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from sessions_app import exceptions
+from sessions_app import exceptions, selectors
 from sessions_app.models import AuditAction, AuditEvent, RestoreSession, SessionState
-from sessions_app.services import browse, restore_sessions
+from sessions_app.services import browse, restore_sessions, session_start
+from sessions_app.specs import StartSpec
 from sessions_app.upstream import errors
 
 MAILBOXES = "GET /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes"
@@ -16,8 +17,9 @@ FOLDERS = "GET /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{ma
 
 
 def start(actor: Any, organization: Any, workload: str = "exchange", **overrides: Any) -> RestoreSession:
-    return restore_sessions.restore_session_start(actor=actor, key=str(uuid.uuid4()), organization=organization,
-                                                  workload=workload, reason="INC-9 find a lost mail", **overrides)
+    call = {name: overrides.pop(name) for name in ("client", "client_address") if name in overrides}
+    spec = StartSpec(organization=organization, workload=workload, reason="INC-9 find a lost mail", **overrides)
+    return session_start.restore_session_start(actor=actor, key=str(uuid.uuid4()), spec=spec, **call)
 
 
 def first_mailbox(actor: Any, session: RestoreSession) -> browse.BrowseEntry:
@@ -44,12 +46,15 @@ def test_paging_follows_the_cursor_to_the_end_and_back(operator, backed_up_org):
     mailbox = first_mailbox(operator, session)
     inbox = next(entry for entry in browse.browse_children(actor=operator, session=session, node_id=mailbox.id).results
                  if entry.details.get("category") == "Inbox")
-    seen, cursor, pages = [], "", 0
+    seen: list[str] = []
+    cursor: str | None = ""
+    pages = 0
     while cursor is not None:
         page = browse.browse_children(actor=operator, session=session, node_id=inbox.id, cursor=cursor, limit=500)
         seen += [entry.id for entry in page.results]
         cursor, pages = page.next_cursor, pages + 1
     assert len(set(seen)) == len(seen) == 1500 and pages == 3
+    assert page.previous_cursor is not None
     back = browse.browse_children(actor=operator, session=session, node_id=inbox.id, cursor=page.previous_cursor,
                                   limit=500)
     assert [entry.id for entry in back.results] == seen[500:1000]
@@ -117,3 +122,14 @@ def test_search_needs_text(operator, backed_up_org):
     mailbox = first_mailbox(operator, session)
     with pytest.raises(exceptions.PortalError, match="text to search"):
         browse.browse_search(actor=operator, session=session, node_id=mailbox.id, query="  ")
+
+
+def test_a_page_asks_whether_a_session_it_shows_may_be_browsed_without_a_query(
+        operator, auditor, backed_up_org, django_assert_num_queries):
+    session = start(operator, backed_up_org)
+    # The role is read once per person (cached on the user), as on any page before the explorer is drawn.
+    assert selectors.user_role(operator) and selectors.user_role(auditor)
+    with django_assert_num_queries(0):
+        allowed = (browse.browse_allowed(actor=operator, session=session),
+                   browse.browse_allowed(actor=auditor, session=session))
+    assert allowed == (True, False)

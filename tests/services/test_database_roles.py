@@ -68,9 +68,9 @@ def test_the_runtime_role_selects_and_inserts_audit_events(runtime_role):
 @pytest.mark.parametrize("statement", REFUSED)
 def test_the_runtime_role_cannot_change_remove_or_unguard_audit_events(runtime_role, statement):
     event = audit.audit_event_record(action=AuditAction.SIGN_IN, actor_username="olivia")
-    with pytest.raises(DatabaseError, match="permission denied|must be owner|must be member"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(statement)
+    with (pytest.raises(DatabaseError, match="permission denied|must be owner|must be member"),
+          transaction.atomic(), connection.cursor() as cursor):
+        cursor.execute(statement)
     with connection.cursor() as cursor:
         cursor.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = 'sessions_app_audit_event_append_only'")
         assert cursor.fetchone() == ("O",)

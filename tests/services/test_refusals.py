@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from sessions_app import exceptions
 from sessions_app.exceptions import Refusal
 from sessions_app.models import AuditAction, AuditEvent, AuditOutcome, RefusalTally
 from sessions_app.services import refusals
@@ -83,8 +85,50 @@ def test_many_targets_are_counted_under_one_star(operator, settings):
     assert denials()[-1].details["target"] == "*" and denials()[-1].details["repeats"] == 6
 
 
+def test_once_the_oldest_named_window_closes_a_new_target_is_named_again(operator, settings):
+    """Repeats of a named target keep their own count while further targets go to "*"; the limit is of
+    open windows, so it frees a place as soon as the oldest named one closes, whatever was counted before."""
+    settings.AUDIT_REFUSAL_TARGETS_PER_WINDOW = 2
+    start = timezone.now()
+
+    def probe(target: str, seconds: float) -> AuditEvent | None:
+        return refusals.access_refused(actor=operator, refusal=Refusal(operation="session.view", target=target),
+                                       now=start + timedelta(seconds=seconds))
+
+    for second, target in enumerate(["guess-0", "guess-1", "guess-2", "guess-3", "guess-0"]):
+        probe(target, 10 * second)
+    assert [event.details["target"] for event in denials()] == ["guess-0", "guess-1", "*"]
+    assert probe("guess-4", WINDOW.total_seconds() + 5) is not None  # guess-0's window has closed
+    refusals.refusals_flush(now=start + 2 * WINDOW)
+    summaries = {event.details["target"]: event.details["repeats"] for event in denials() if "repeats" in event.details}
+    assert summaries == {"guess-0": 1, "*": 1}
+
+
 def test_signed_out_refusals_are_counted_by_address(foreign):
     refusals.access_refused(actor=None, refusal=foreign, client_address="192.0.2.7")
     refusals.access_refused(actor=None, refusal=foreign, client_address="192.0.2.7")
     refusals.access_refused(actor=None, refusal=foreign, client_address="198.51.100.1")
     assert [event.client_address for event in denials()] == ["192.0.2.7", "198.51.100.1"]
+
+
+def test_a_refusal_carried_by_an_error_is_recorded_under_the_request_that_met_it(operator, other_org):
+    carried = exceptions.NotVisible("No such organization.", refusal=Refusal(
+        target=str(other_org.upstream_id), organization=other_org, why="organization outside the user's grants"))
+
+    event = refusals.refusal_record(actor=operator, operation="session.start", refused=carried,
+                                    client_address="192.0.2.7")
+
+    assert event is not None and event.details == {"operation": "session.start", "target": str(other_org.upstream_id),
+                                                   "why": "organization outside the user's grants"}
+
+
+def test_a_plain_refusal_is_recorded_as_the_operation_on_its_target(operator):
+    event = refusals.refusal_record(actor=operator, operation="audit.view", refused=PermissionDenied(), target="")
+
+    assert event is not None and event.details == {"operation": "audit.view", "target": ""}
+
+
+def test_a_refusal_that_names_its_operation_keeps_it(operator, foreign):
+    event = refusals.refusal_record(actor=operator, operation="session.view", refused=foreign)
+
+    assert event is not None and event.details["operation"] == "organization.view"

@@ -11,7 +11,8 @@ from django.db import connection
 from django.utils import timezone
 
 from sessions_app.models import AuditAction, AuditEvent, RestoreSession, SessionOrigin, SyncRun
-from sessions_app.services import restore_sessions, sync
+from sessions_app.services import restore_sessions, session_start, sync
+from sessions_app.specs import StartSpec
 from sessions_app.upstream import client as upstream
 from sessions_app.upstream import errors
 
@@ -57,7 +58,7 @@ def test_incremental_run_reads_only_the_overlap_window_and_picks_up_new_sessions
     imported = RestoreSession.objects.get(upstream_id=started.id)
     assert imported.origin == SessionOrigin.UPSTREAM and imported.requested_by is None and imported.initiated_by
     run = SyncRun.objects.get(pk=second.run_id)
-    assert run.watermark >= started.creation_time
+    assert run.watermark is not None and run.watermark >= started.creation_time
 
 
 def test_since_reads_from_the_given_time(history):
@@ -67,8 +68,8 @@ def test_since_reads_from_the_given_time(history):
 
 
 def test_sessions_stopped_upstream_are_updated(history, operator, backed_up_org):
-    session = restore_sessions.restore_session_start(actor=operator, key=str(uuid.uuid4()), organization=backed_up_org,
-                                                     workload="exchange", reason="r")
+    session = session_start.restore_session_start(actor=operator, key=str(uuid.uuid4()), spec=StartSpec(
+        organization=backed_up_org, workload="exchange", reason="r"))
     sync.restore_sessions_sync(with_events=False)
     upstream.get_client().stop_restore_session(str(session.upstream_id))
     sync.restore_sessions_sync(with_events=False)
@@ -78,8 +79,8 @@ def test_sessions_stopped_upstream_are_updated(history, operator, backed_up_org)
 
 
 def test_a_session_that_ended_since_the_last_sync_gets_its_closing_events(history, operator, backed_up_org):
-    session = restore_sessions.restore_session_start(actor=operator, key=str(uuid.uuid4()), organization=backed_up_org,
-                                                     workload="onedrive", reason="r")
+    session = session_start.restore_session_start(actor=operator, key=str(uuid.uuid4()), spec=StartSpec(
+        organization=backed_up_org, workload="onedrive", reason="r"))
     history.advance_clock(5.5)
     sync.restore_sessions_sync()
     assert "Running" in set(session.events.values_list("status", flat=True))
@@ -88,7 +89,8 @@ def test_a_session_that_ended_since_the_last_sync_gets_its_closing_events(histor
     session.refresh_from_db()
     assert session.state == "stopped" and session.result == "success"
     events = session.events.order_by("order")
-    assert events.last().title == "Restore session stopped"
+    last_event = events.last()
+    assert last_event is not None and last_event.title == "Restore session stopped"
     assert "Running" not in set(events.values_list("status", flat=True))
     assert restore_sessions.events_complete(session=session)
 
@@ -96,7 +98,9 @@ def test_a_session_that_ended_since_the_last_sync_gets_its_closing_events(histor
 def test_sessions_vb365_forgot_stay_marked_after_a_full_run(history):
     sync.restore_sessions_sync(with_events=False)
     ghost = RestoreSession.objects.first()
-    RestoreSession.objects.filter(pk=ghost.pk).update(upstream_id=uuid.uuid4(), created_at=timezone.now() - timedelta(days=1))
+    assert ghost is not None
+    RestoreSession.objects.filter(pk=ghost.pk).update(upstream_id=uuid.uuid4(),
+                                                      created_at=timezone.now() - timedelta(days=1))
     result = sync.restore_sessions_sync(full=True, with_events=False)
     assert result.forgotten == 1
     ghost.refresh_from_db()
@@ -161,9 +165,9 @@ def test_sync_while_sessions_start_loses_and_duplicates_nothing(fresh_sim, opera
     def start_some() -> None:
         try:
             for i in range(5):
-                started.append(restore_sessions.restore_session_start(
-                    actor=operator, key=str(uuid.uuid4()), organization=backed_up_org, workload="exchange",
-                    reason=f"concurrent {i}"))
+                started.append(session_start.restore_session_start(
+                    actor=operator, key=str(uuid.uuid4()),
+                    spec=StartSpec(organization=backed_up_org, workload="exchange", reason=f"concurrent {i}")))
         except BaseException as exc:
             failures.append(exc)
         finally:

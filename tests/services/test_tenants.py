@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.test import RequestFactory
 from django.utils import timezone
 
 from sessions_app import exceptions, selectors
 from sessions_app.models import AuditAction, AuditEvent, Organization, Role
-from sessions_app.services import restore_sessions, tenants
+from sessions_app.services import restore_sessions, session_start, tenants
+from sessions_app.specs import StartSpec
+from sessions_app.upstream import client as upstream_client
 from sessions_app.upstream import errors
 
 TENANT_VERSIONS = [4, 5, 6, 8]
@@ -28,9 +29,7 @@ def sign_in(tenant_org: dict[str, Any]) -> tenants.TenantSignIn:
 
 
 def client_of(user: Any) -> Any:
-    request = RequestFactory().get("/")
-    request.user = user
-    return tenants.tenant_client_for(request)
+    return tenants.client_for(user=user)
 
 
 @pytest.mark.django_db
@@ -43,9 +42,8 @@ def test_tenant_signs_in_starts_lists_and_stops_within_its_organization(upstream
     assert selectors.user_role(user) == Role.TENANT
     assert list(selectors.organization_list(user=user)) == [signed_in.organization]
     client = client_of(user)
-    session = restore_sessions.restore_session_start(
-        actor=user, key=str(uuid.uuid4()), organization=signed_in.organization, workload="exchange",
-        reason="I deleted my calendar", scope="my mailbox", client=client)
+    session = session_start.restore_session_start(actor=user, key=str(uuid.uuid4()), client=client, spec=StartSpec(
+        organization=signed_in.organization, workload="exchange", reason="I deleted my calendar", scope="my mailbox"))
     assert session.reason == "I deleted my calendar" and session.requested_by == user
     assert session.organization == signed_in.organization
     assert [s.upstream_id for s in selectors.restore_session_list(user=user)] == [session.upstream_id]
@@ -58,15 +56,15 @@ def test_tenant_signs_in_starts_lists_and_stops_within_its_organization(upstream
 @pytest.mark.django_db
 def test_tenant_cannot_see_or_stop_another_organizations_session(upstream, tenant_org, operator, other_org, helpdesk):
     upstream(8)
-    foreign = restore_sessions.restore_session_start(actor=helpdesk, key=str(uuid.uuid4()), organization=other_org,
-                                                     workload="exchange", reason="someone else's")
+    foreign = session_start.restore_session_start(actor=helpdesk, key=str(uuid.uuid4()), spec=StartSpec(
+        organization=other_org, workload="exchange", reason="someone else's"))
     user = sign_in(tenant_org).user
     assert selectors.restore_session_get(user=user, upstream_id=foreign.upstream_id) is None
     with pytest.raises(exceptions.NotVisible):
         restore_sessions.restore_session_stop(actor=user, session=foreign, client=client_of(user))
     with pytest.raises(exceptions.NotVisible):
-        restore_sessions.restore_session_start(actor=user, key=str(uuid.uuid4()), organization=other_org,
-                                               workload="exchange", reason="x", client=client_of(user))
+        session_start.restore_session_start(actor=user, key=str(uuid.uuid4()), client=client_of(user), spec=StartSpec(
+            organization=other_org, workload="exchange", reason="x"))
 
 
 @pytest.mark.django_db
@@ -117,7 +115,8 @@ def test_token_stays_encrypted_server_side_and_is_refreshed(upstream, sim, tenan
     assert token is not None and token.access_token not in sealed and token.refresh_token not in sealed
     sim.expire_tokens()
     client_of(user).get_own_organization()
-    assert store.load().access_token != token.access_token
+    refreshed = store.load()
+    assert refreshed is not None and refreshed.access_token != token.access_token
 
 
 @pytest.mark.django_db
@@ -145,12 +144,13 @@ def test_the_sign_in_ends_8_hours_on_whatever_refreshes_happen(upstream, sim, te
     signed_in = sign_in(tenant_org)
     store = tenants.TenantTokenStore(signed_in.user.pk)
     assert timedelta(hours=7, minutes=59) < signed_in.ends_at - timezone.now() <= timedelta(hours=8)
-    assert abs((store.ends_at() - signed_in.ends_at).total_seconds()) < 1
-    before = store.load()
+    ends_at, before = store.ends_at(), store.load()
+    assert ends_at is not None and before is not None and abs((ends_at - signed_in.ends_at).total_seconds()) < 1
     sim.expire_tokens()
     client_of(signed_in.user).get_own_organization()
-    assert store.load().access_token != before.access_token
-    assert abs((store.ends_at() - signed_in.ends_at).total_seconds()) < 1
+    ends_at, after = store.ends_at(), store.load()
+    assert after is not None and after.access_token != before.access_token
+    assert ends_at is not None and abs((ends_at - signed_in.ends_at).total_seconds()) < 1
 
 
 @pytest.mark.django_db
@@ -159,6 +159,7 @@ def test_a_refresh_finishing_after_sign_out_does_not_sign_the_tenant_in_again(up
     user = sign_in(tenant_org).user
     store = tenants.TenantTokenStore(user.pk)
     token = store.load()
+    assert token is not None
     tenants.tenant_sign_out(user=user)
     store.save(token)
     assert store.load() is None and not tenants.tenant_sign_in_alive(user=user)
@@ -198,3 +199,13 @@ def test_vb365_forbidding_one_operation_ends_nothing(upstream, sim, tenant_org):
     with pytest.raises(errors.UpstreamAuthError):
         client_of(user).get_own_organization()
     assert tenants.tenant_sign_in_alive(user=user)
+
+
+@pytest.mark.django_db
+def test_the_client_for_a_tenant_speaks_as_the_tenant_and_for_everyone_else_as_the_service_account(
+        upstream, tenant_org, operator):
+    upstream(8)
+    tenant_user = sign_in(tenant_org).user
+
+    assert client_of(tenant_user).as_tenant
+    assert client_of(operator) is upstream_client.get_client() and not client_of(operator).as_tenant

@@ -9,6 +9,7 @@ import json as jsonlib
 import re
 from collections import deque
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -124,13 +125,21 @@ class StubAdapter(BaseAdapter):
         response = requests.Response()
         response.status_code = reply.status
         response._content = reply.content()
-        response.headers = CaseInsensitiveDict(
-            {"Content-Type": "application/json; charset=utf-8", **reply.headers} if response._content else reply.headers)
+        json_type = {"Content-Type": "application/json; charset=utf-8"} if response._content else {}
+        response.headers = CaseInsensitiveDict({**json_type, **reply.headers})
         response.url = request.url or ""
         response.request = request
-        response.reason = requests.status_codes._codes.get(reply.status, ("",))[0].replace("_", " ").title()
+        response.reason = _reason_phrase(reply.status)
         response.encoding = "utf-8"
         return response
 
     def close(self) -> None:
         pass
+
+
+def _reason_phrase(status: int) -> str:
+    """The standard reason phrase of `status` ("Conflict"), empty for a status HTTP does not name."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""

@@ -27,7 +27,9 @@ def _browser(upstream: Any, version: int, workload: str, **options: Any) -> Sess
 
 
 def _all(browser: SessionBrowser, ref: NodeRef, limit: int = 500) -> list[Any]:
-    entries, offset, sizes = [], 0, ()
+    entries: list[Any] = []
+    offset: int | None = 0
+    sizes: tuple[int, ...] = ()
     while offset is not None:
         page = browser.children(ref, offset=offset, limit=limit, phase_sizes=sizes)
         entries += page.entries

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 from django.core.exceptions import ImproperlyConfigured
+from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from sessions_app.upstream import auth, errors
@@ -238,7 +239,7 @@ def test_clients_of_different_accounts_do_not_share_tokens(stub, make_client):
 
 
 def test_token_within_the_expiry_margin_is_refreshed_before_use(stub, make_client):
-    assert 30 < auth.EXPIRY_MARGIN_SECONDS
+    assert auth.EXPIRY_MARGIN_SECONDS > 30
     stub.token(expires_in=30, access="at-1", refresh="rt-1").token(access="at-2", refresh="rt-2")
     stub.on("GET", f"/v8/RestoreSessions/{SESSION_ID}", Reply(200, session_payload()), repeat=True)
     client = make_client()
@@ -274,7 +275,8 @@ def test_refused_refresh_grant_falls_back_to_a_password_grant(stub, make_client)
     stub.token(access="at-1", refresh="rt-1")
     stub.on("POST", "/v8/Token", Reply(400, load_fixture("token_error.json")))
     stub.token(access="at-3", refresh="rt-3")
-    stub.on("GET", f"/v8/RestoreSessions/{SESSION_ID}", Reply(401, {"message": "expired"}), Reply(200, session_payload()))
+    stub.on("GET", f"/v8/RestoreSessions/{SESSION_ID}", Reply(401, {"message": "expired"}),
+            Reply(200, session_payload()))
 
     make_client().get_restore_session(SESSION_ID)
 
@@ -476,6 +478,20 @@ def test_admin_explore_path_and_body_per_version(stub, make_client, version, wor
     assert call.headers["Content-Type"] == "application/json"
 
 
+@pytest.mark.parametrize(("version", "path", "key", "sent"), [
+    (1, f"/v1/Organizations/{ORG_ID}/Action", "datetime", "0029.01.01 00:00:00"),
+    (8, f"/v8/Organizations/{ORG_ID}/explore", "dateTime", "0029-01-01T00:00:00Z"),
+])
+def test_explore_writes_a_year_before_1000_with_four_digits(stub, make_client, version, path, key, sent):
+    stub.token(version).on("POST", path, Reply(201, session_payload(version)))
+
+    make_client(version).start_restore_session(organization_id=ORG_ID, workload="exchange",
+                                               point_in_time=datetime(29, 1, 1, tzinfo=timezone.utc))
+
+    body = stub.calls("POST", path)[0].json
+    assert (body.get("explore") or body)[key] == sent
+
+
 @pytest.mark.parametrize(("version", "path"), [
     (2, "/v2/Organization/Action"), (5, "/v5/Organization/Action"),
     (6, "/v6/Organization/Explore"), (8, "/v8/Organization/Explore"),
@@ -516,7 +532,8 @@ def test_stop_path_and_body_per_version_accepting_200_and_204(stub, make_client,
 
 def test_stop_of_a_stopped_session_raises_rejected_with_the_server_message(stub, make_client):
     stub.token().on("POST", f"/v8/RestoreSessions/{SESSION_ID}/Stop",
-                    Reply(400, {"message": "The restore session is already stopped.", "errorCode": "OperationConflict"}))
+                    Reply(400, {"message": "The restore session is already stopped.",
+                                "errorCode": "OperationConflict"}))
 
     with pytest.raises(errors.UpstreamRejected, match="already stopped"):
         make_client().stop_restore_session(SESSION_ID)
@@ -542,7 +559,8 @@ def test_v1_sessions_come_as_a_plain_array(stub, make_client):
     first = client.list_restore_sessions(offset=0, limit=1)
     second = client.list_restore_sessions(offset=1, limit=1)
 
-    assert [s.id for s in everything] == ["9f786f0f-0000-4000-8000-0000000000a1", "9f786f0f-0000-4000-8000-0000000000a2"]
+    assert [s.id for s in everything] == ["9f786f0f-0000-4000-8000-0000000000a1",
+                                          "9f786f0f-0000-4000-8000-0000000000a2"]
     assert len(stub.calls("GET")) == 3  # one per call: a plain array is the whole collection
     assert [s.id for s in first.items] == [everything[0].id] and first.has_more is True
     assert [s.id for s in second.items] == [everything[1].id] and second.has_more is False
@@ -593,30 +611,49 @@ def test_iteration_without_links_stops_on_a_short_page(stub, make_client):
     assert len(stub.calls("GET")) == 2
 
 
+def test_a_reader_that_stops_early_requests_no_further_page(stub, make_client):
+    stub.token()
+    stub.on("GET", "/v8/RestoreSessions",
+            Reply(200, page(sessions(2), limit=2, next_href="/v8/RestoreSessions?offset=2&limit=2")))
+
+    first = next(make_client().iter_restore_sessions(page_size=2))
+
+    assert first.id.endswith("00")
+    assert len(stub.calls("GET")) == 1
+
+
+def test_an_empty_collection_is_one_empty_page(stub, make_client):
+    stub.token().on("GET", "/v8/RestoreSessions", Reply(200, page([], limit=5)), repeat=True)
+
+    result = make_client().list_restore_sessions(limit=5)
+
+    assert result.items == [] and result.has_more is False
+    assert list(make_client().iter_restore_session_pages()) == []
+
+
 @pytest.mark.parametrize(("total_count", "reported"), [(3, [3]), (None, []), ("many", []), ("absent", [])])
-def test_session_pages_report_the_total_once_where_a_v6_page_gives_it(stub, make_client, total_count, reported):
+def test_session_pages_carry_the_total_where_a_v6_page_gives_it(stub, make_client, total_count, reported):
     v6_sessions = [session_payload(6, id=f"00000000-0000-0000-0000-{i:012d}") for i in range(3)]
     first = page(v6_sessions[:2], limit=2, next_href="/v6/RestoreSessions?offset=2&limit=2")
     second = page(v6_sessions[2:], offset=2, limit=2)
     if total_count != "absent":
         first["totalCount"] = second["totalCount"] = total_count
     stub.token(6).on("GET", "/v6/RestoreSessions", Reply(200, first), Reply(200, second))
-    totals: list[int] = []
 
-    pages = list(make_client(6).iter_restore_session_pages(page_size=2, on_total=totals.append))
+    pages = list(make_client(6).iter_restore_session_pages(page_size=2))
 
-    assert [len(p) for p in pages] == [2, 1]
-    assert totals == reported
+    assert [len(p.items) for p in pages] == [2, 1]
+    assert sorted({p.total for p in pages if p.total is not None}) == reported
 
 
 def test_a_v1_session_array_reports_its_length_as_the_total(stub, make_client):
     v1_sessions = [session_payload(1, id=f"00000000-0000-0000-0000-{i:012d}") for i in range(5)]
     stub.token(1).on("GET", "/v1/RestoreSessions", Reply(200, v1_sessions), repeat=True)
-    totals: list[int] = []
 
-    pages = list(make_client(1).iter_restore_session_pages(page_size=2, on_total=totals.append))
+    pages = list(make_client(1).iter_restore_session_pages(page_size=2))
 
-    assert [len(p) for p in pages] == [2, 2, 1] and totals == [5]
+    assert [len(p.items) for p in pages] == [2, 2, 1] and [p.total for p in pages] == [5, 5, 5]
+    assert len(stub.calls("GET")) == 1  # the array is the whole collection: read once, cut into pages here
 
 
 def test_list_restore_sessions_reports_more_pages_from_the_next_link(stub, make_client):
@@ -644,7 +681,8 @@ def test_start_time_filter_is_only_sent_from_v4(stub, make_client, version, sent
 def test_start_time_filter_is_converted_to_utc(stub, make_client):
     stub.token().on("GET", "/v8/RestoreSessions", Reply(200, page([])))
 
-    make_client().list_restore_sessions(start_time_from=datetime(2024, 1, 2, 12, 0, tzinfo=timezone(timedelta(hours=3))))
+    moscow_noon = datetime(2024, 1, 2, 12, 0, tzinfo=timezone(timedelta(hours=3)))
+    make_client().list_restore_sessions(start_time_from=moscow_noon)
 
     assert stub.calls("GET")[0].query["startTimeFrom"] == ["2024-01-02T09:00:00.000000Z"]
 
@@ -712,14 +750,31 @@ def test_reads_are_retried_by_the_adapter_and_writes_are_not():
     config = make_config(max_retries=4, verify_tls="/etc/ssl/vb365-ca.pem")
 
     for session in (build_session(config), UpstreamClient(config)._session):
-        retry = session.get_adapter(BASE).max_retries
+        adapter = session.get_adapter(BASE)
+        assert isinstance(adapter, HTTPAdapter)
+        retry = adapter.max_retries
         assert isinstance(retry, Retry)
         assert retry.total == 4
-        assert set(retry.allowed_methods) == {"GET"}
+        assert set(retry.allowed_methods or ()) == {"GET"}
         assert set(retry.status_forcelist) == {502, 503, 504}
         assert retry.raise_on_status is False
         assert session.verify == "/etc/ssl/vb365-ca.pem"
         assert session.headers["Accept"] == "application/json"
+
+
+def test_the_environments_proxy_and_ca_bundle_are_read_once_when_the_session_is_built(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corporate-ca.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    session = build_session(make_config())
+    assert session.trust_env is False  # nothing is looked up again per call
+    assert session.proxies["https"] == "http://proxy.example:3128"
+    assert session.verify == "/etc/ssl/corporate-ca.pem"
+
+    monkeypatch.setenv("NO_PROXY", BASE.split("//")[1].split("/")[0].split(":")[0])
+    assert "https" not in build_session(make_config()).proxies
+    assert build_session(make_config(verify_tls=False)).verify is False
 
 
 def test_client_closes_its_session_as_a_context_manager(stub):

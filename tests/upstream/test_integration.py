@@ -290,4 +290,5 @@ def test_fields_the_simulator_leaves_out_read_as_blank(upstream, version):
     assert fetched.client_host == "127.0.0.1"
     first, last = events[0], events[-1]
     assert (first.title, last.title) == ("Restore session started", "Restore session stopped")
-    assert (first.item_name, first.item_type, first.item_size_bytes, first.source, first.target) == ("", "", None, "", "")
+    assert (first.item_name, first.item_type, first.item_size_bytes, first.source, first.target) == (
+        "", "", None, "", "")

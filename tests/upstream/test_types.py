@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -73,7 +73,8 @@ def test_every_fixture_parses(name):
 
 
 def test_organization_v1_reads_the_string_boolean_and_dates():
-    backed_up, never = _collection(types.OrganizationDTO.from_api, "organization")(load_fixture("organizations_v1.json"))
+    parse = _collection(types.OrganizationDTO.from_api, "organization")
+    backed_up, never = parse(load_fixture("organizations_v1.json"))
 
     assert backed_up.id == "b9898108-0000-4000-8000-000000000001"
     assert backed_up.is_backed_up is True
@@ -133,7 +134,7 @@ def test_restore_session_v8_fields_and_offset_creation_time():
 
     assert session.workload == "teams"
     assert session.creation_time == datetime(2024, 5, 1, 7, 0, 0, 123456, tzinfo=timezone.utc)
-    assert session.creation_time.utcoffset().total_seconds() == 0
+    assert session.creation_time.utcoffset() == timedelta(0)
     assert session.end_time is None
     assert session.etag == 3
     assert (session.scope_name, session.reason) == ("Megan Bowen", "Ticket 4711")
@@ -370,7 +371,8 @@ def test_restore_point_reads_null_empty_and_missing_alike(form):
 def test_organization_reads_null_empty_and_missing_alike(form):
     org = load_fixture("organizations_v1.json")[0]
 
-    parsed = types.OrganizationDTO.from_api(_with_absent(org, ("firstBackuptime", "lastBackuptime", "isBackedup"), form))
+    parsed = types.OrganizationDTO.from_api(
+        _with_absent(org, ("firstBackuptime", "lastBackuptime", "isBackedup"), form))
 
     assert parsed.first_backup is None and parsed.last_backup is None and parsed.is_backed_up is False
 

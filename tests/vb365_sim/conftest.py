@@ -12,7 +12,6 @@ import requests
 from vb365_sim import SimClock, serve_in_thread
 
 VERSIONS = [1, 2, 3, 4, 5, 6, 7, 8]
-FAMILY = {1: "v1", 2: "v2", 3: "v3", 4: "v4", 5: "v5", 6: "v6", 7: "v7", 8: "v8"}
 _HERE = Path(__file__).parent
 
 
@@ -66,7 +65,8 @@ class SimClient:
             self._tokens[key] = r.json()["access_token"]
         return self._tokens[key]
 
-    def operator_token(self, version: int, *, org_id: str, user_id: str = "u-megan", user_name: str = "megan@contoso") -> str:
+    def operator_token(self, version: int, *, org_id: str, user_id: str = "u-megan",
+                       user_name: str = "megan@contoso") -> str:
         a = self.http.post(
             f"{self.base}/_sim/operator-assertion",
             json={"organization_id": org_id, "user_id": user_id, "user_name": user_name},
@@ -90,11 +90,13 @@ class SimClient:
         return {"Authorization": f"Bearer {self.token(version, who)}"}
 
     # --- calls ---
-    def get(self, version: int, path: str, who: str | None = "admin", token: str | None = None, **kw: Any) -> requests.Response:
+    def get(self, version: int, path: str, who: str | None = "admin", token: str | None = None,
+            **kw: Any) -> requests.Response:
         headers = {**self._auth(version, who, token), **kw.pop("headers", {})}
         return self.http.get(f"{self.base}/v{version}{path}", headers=headers, timeout=30, **kw)
 
-    def post(self, version: int, path: str, who: str | None = "admin", token: str | None = None, **kw: Any) -> requests.Response:
+    def post(self, version: int, path: str, who: str | None = "admin", token: str | None = None,
+             **kw: Any) -> requests.Response:
         headers = {**self._auth(version, who, token), **kw.pop("headers", {})}
         return self.http.post(f"{self.base}/v{version}{path}", headers=headers, timeout=30, **kw)
 
@@ -117,7 +119,8 @@ class SimClient:
 
     def stop(self, version: int, session_id: str, who: str = "admin", token: str | None = None) -> requests.Response:
         if version <= 5:
-            return self.post(version, f"/RestoreSessions/{session_id}/Action", who=who, token=token, json={"stop": None})
+            return self.post(version, f"/RestoreSessions/{session_id}/Action", who=who, token=token,
+                             json={"stop": None})
         return self.post(version, f"/RestoreSessions/{session_id}/Stop", who=who, token=token)
 
     def browse(self, version: int, session_type: str, org_id: str | None = None, **options: Any) -> str:
@@ -132,7 +135,8 @@ class SimClient:
         url = href if href.startswith("http") else f"{self.base}{href}"
         return self.http.request(method, url, headers=self.headers(version, who), timeout=30, **kw)
 
-    def all_sessions(self, version: int = 8, who: str = "admin", token: str | None = None, **params: Any) -> list[dict[str, Any]]:
+    def all_sessions(self, version: int = 8, who: str = "admin", token: str | None = None,
+                     **params: Any) -> list[dict[str, Any]]:
         r = self.get(version, "/RestoreSessions", who=who, token=token, params={"limit": 10000, **params})
         assert r.status_code == 200, r.text
         return list(r.json()["results"])

@@ -52,7 +52,8 @@ def v8_done(sim: SimClient, session_id: str, seconds: float = 600) -> dict[str, 
 
 # --- Exchange ---
 
-def mailbox_with_inbox(sim: SimClient, version: int, prefix: str, index: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
+def mailbox_with_inbox(sim: SimClient, version: int, prefix: str,
+                       index: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
     boxes = ok(sim.get(version, f"{prefix}/{seg(version, 'organization/mailboxes')}"))["results"]
     box = boxes[index]
     folders = ok(sim.get(version, f"{prefix}/{seg(version, 'organization/mailboxes')}/{box['id']}/folders",

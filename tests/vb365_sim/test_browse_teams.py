@@ -42,7 +42,8 @@ def test_teams_and_channels(sim: SimClient, version: int) -> None:
 def test_channel_types_include_private_and_shared(sim: SimClient) -> None:
     prefix = sim.browse(8, "Vet")
     teams = _ok(sim.get(8, f"{prefix}/organization/teams"))["results"]
-    types = {c["type"] for t in teams for c in _ok(sim.get(8, f"{prefix}/organization/teams/{t['id']}/channels"))["results"]}
+    types = {c["type"] for t in teams
+             for c in _ok(sim.get(8, f"{prefix}/organization/teams/{t['id']}/channels"))["results"]}
 
     assert {"Standard", "Private", "Shared"} <= types
 

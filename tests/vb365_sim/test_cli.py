@@ -44,8 +44,10 @@ def run_cli(*args: str) -> Iterator[tuple[str, str]]:
 
 
 def test_cli_serves_plain_http_with_given_seed_and_credentials() -> None:
-    with run_cli("--seed", "3", "--sessions", "25", "--admin-user", "ops", "--admin-password", "pw", "--token-ttl", "60") as (base, banner):
-        token = requests.post(f"{base}/v8/Token", data={"grant_type": "password", "username": "ops", "password": "pw"}).json()
+    flags = ("--seed", "3", "--sessions", "25", "--admin-user", "ops", "--admin-password", "pw", "--token-ttl", "60")
+    with run_cli(*flags) as (base, banner):
+        token = requests.post(f"{base}/v8/Token",
+                              data={"grant_type": "password", "username": "ops", "password": "pw"}).json()
         sessions = requests.get(f"{base}/v8/RestoreSessions", params={"limit": 100},
                                 headers={"Authorization": f"Bearer {token['access_token']}"}).json()
 
@@ -58,8 +60,8 @@ def test_cli_serves_plain_http_with_given_seed_and_credentials() -> None:
 def test_cli_tls_serves_https_with_a_self_signed_certificate() -> None:
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     with run_cli("--tls", "--sessions", "5") as (base, _):
-        ok = requests.post(f"{base}/v6/Token", data={"grant_type": "password", "username": "admin", "password": "admin"},
-                           verify=False)
+        ok = requests.post(f"{base}/v6/Token",
+                           data={"grant_type": "password", "username": "admin", "password": "admin"}, verify=False)
         with pytest.raises(requests.exceptions.SSLError):
             requests.get(f"{base}/v6/RestorePortalSettings")
         body = requests.get(f"{base}/v6/RestoreSessions", verify=False,
@@ -71,10 +73,13 @@ def test_cli_tls_serves_https_with_a_self_signed_certificate() -> None:
 
 
 def test_cli_fault_flags_and_latency() -> None:
-    with run_cli("--sessions", "5", "--fault-status", "503", "--fault-path", "RestoreSessions", "--latency-ms", "100") as (base, _):
-        token = requests.post(f"{base}/v8/Token", data={"grant_type": "password", "username": "admin", "password": "admin"})
+    flags = ("--sessions", "5", "--fault-status", "503", "--fault-path", "RestoreSessions", "--latency-ms", "100")
+    with run_cli(*flags) as (base, _):
+        token = requests.post(f"{base}/v8/Token",
+                              data={"grant_type": "password", "username": "admin", "password": "admin"})
         started = time.perf_counter()
-        faulted = requests.get(f"{base}/v8/RestoreSessions", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+        faulted = requests.get(f"{base}/v8/RestoreSessions",
+                               headers={"Authorization": f"Bearer {token.json()['access_token']}"})
         elapsed = time.perf_counter() - started
         faults = requests.get(f"{base}/_sim/faults").json()["faults"]
 
@@ -85,7 +90,8 @@ def test_cli_fault_flags_and_latency() -> None:
 
 
 def test_cli_help_lists_every_flag() -> None:
-    out = subprocess.run([sys.executable, "-m", "vb365_sim", "--help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-m", "vb365_sim", "--help"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
 
     for flag in ("--host", "--port", "--tls", "--seed", "--sessions", "--latency-ms", "--token-ttl", "--admin-user",
                  "--admin-password", "--fault-status", "--fault-rate", "--fault-path", "--fault-malformed",
@@ -101,7 +107,8 @@ def test_cli_content_flag_sizes_the_tenants() -> None:
                                                         "password": "admin"}).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         org = requests.get(f"{base}/_sim/info").json()["organizations"][0]["id"]
-        sid = requests.post(f"{base}/v7/Organizations/{org}/explore", json={"type": "Vex"}, headers=headers).json()["id"]
+        sid = requests.post(f"{base}/v7/Organizations/{org}/explore", json={"type": "Vex"},
+                            headers=headers).json()["id"]
         page = requests.get(f"{base}/v7/RestoreSessions/{sid}/organization/mailboxes", params={"limit": 1},
                             headers=headers).json()
 
@@ -121,7 +128,8 @@ def test_cli_restore_knobs_start_the_run_time_knobs() -> None:
 
 
 def test_cli_rejects_an_invalid_fault() -> None:
-    r = subprocess.run([sys.executable, "-m", "vb365_sim", "--fault-status", "42"], cwd=ROOT, capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "vb365_sim", "--fault-status", "42"], cwd=ROOT, capture_output=True,
+                       text=True)
 
     assert r.returncode == 2
     assert "status" in r.stderr

@@ -70,7 +70,8 @@ def test_operator_assertion_shape_and_errors(sim: SimClient) -> None:
     ok = requests.post(f"{sim.base}/_sim/operator-assertion",
                        json={"organization_id": org["id"], "user_id": "u-42", "user_name": "adele"})
     unknown = requests.post(f"{sim.base}/_sim/operator-assertion",
-                            json={"organization_id": "00000000-0000-4000-8000-000000000000", "user_id": "u", "user_name": "n"})
+                            json={"organization_id": "00000000-0000-4000-8000-000000000000", "user_id": "u",
+                                  "user_name": "n"})
     incomplete = requests.post(f"{sim.base}/_sim/operator-assertion", json={"organization_id": org["id"]})
 
     assert set(ok.json()) == {"client_id", "assertion"}

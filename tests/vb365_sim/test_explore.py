@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 
@@ -120,7 +121,8 @@ def test_unknown_organization_is_404(sim: SimClient, version: int) -> None:
 
 @pytest.mark.parametrize(("field", "value"), [("type", "Vmail"), ("type", 7), ("showDeleted", "maybe")])
 def test_bad_option_values_are_400(sim: SimClient, field: str, value: object) -> None:
-    r = sim.explore(8, sim.tenant_org()["id"], **{"dateTime": "2024-01-01T00:00:00Z", field: value})
+    options: dict[str, Any] = {"dateTime": "2024-01-01T00:00:00Z", field: value}
+    r = sim.explore(8, sim.tenant_org()["id"], **options)
 
     assert r.status_code == 400
     assert r.json()["errorCode"] == "ParameterValidationFailure"
@@ -191,7 +193,8 @@ def test_operator_explore_without_scope_uses_own_objects(sim: SimClient) -> None
     assert "reason" not in r.json()  # not nullable in the schema: left out when the operator gave none
 
 
-@pytest.mark.parametrize(("who", "path"), [("tenant", "/Organizations/{org}/explore"), ("admin", "/Organization/Explore"),
+@pytest.mark.parametrize(("who", "path"), [("tenant", "/Organizations/{org}/explore"),
+                                           ("admin", "/Organization/Explore"),
                                            ("admin", "/Organization/OperatorExplore"),
                                            ("tenant", "/Organization/OperatorExplore")])
 def test_explore_paths_are_reserved_to_their_principal(sim: SimClient, who: str, path: str) -> None:

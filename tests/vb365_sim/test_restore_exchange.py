@@ -35,7 +35,8 @@ def test_restoring_three_items_answers_the_counts_in_the_post(sim: SimClient, ve
     r = restore_post(sim, version, f"{_box_path(version, prefix, box)}/{seg(version, 'items')}", "restore",
                      {"items": [{"id": i["id"]} for i in items], **creds(sim)})
     stats = ok(r)
-    assert set(stats) >= {"createdItemsCount", "mergedItemsCount", "failedItemsCount", "skippedItemsCount", "exceptions"}
+    assert set(stats) >= {"createdItemsCount", "mergedItemsCount", "failedItemsCount", "skippedItemsCount",
+                          "exceptions"}
     assert stats["createdItemsCount"] + stats["failedItemsCount"] + stats["skippedItemsCount"] == 3
 
 
@@ -114,7 +115,8 @@ def test_saving_one_item_answers_an_msg(sim: SimClient, version: int) -> None:
     box, inbox = mailbox_with_inbox(sim, version, prefix)
     item = mail_items(sim, version, prefix, box, inbox, 1)[0]
     path = f"{_box_path(version, prefix, box)}/{seg(version, 'items')}/{item['id']}"
-    r = sim.post(version, f"{path}/Action", json={"savetoMsg": None}) if version <= 5 else sim.post(version, f"{path}/save")
+    r = (sim.post(version, f"{path}/Action", json={"savetoMsg": None}) if version <= 5
+         else sim.post(version, f"{path}/save"))
     assert r.status_code == 200 and r.headers["Content-Type"] == "application/octet-stream"
     assert r.content[:8] == OLE and int(r.headers["Content-Length"]) == len(r.content)
 

@@ -103,7 +103,8 @@ def test_saving_documents_answers_a_zip_that_opens(sim: SimClient, version: int)
     assert r.status_code == 200 and r.headers["Content-Type"] == "application/octet-stream"
     archive = zipfile.ZipFile(io.BytesIO(r.content))
     assert archive.testzip() is None
-    assert sorted((i.filename, i.file_size) for i in archive.infolist()) == sorted((d["name"], d["sizeBytes"]) for d in docs)
+    assert (sorted((i.filename, i.file_size) for i in archive.infolist())
+            == sorted((d["name"], d["sizeBytes"]) for d in docs))
 
 
 def test_one_document_without_as_zip_is_the_file_itself(sim: SimClient) -> None:

@@ -22,7 +22,8 @@ def _small_folder(sim: SimClient, version: int, prefix: str) -> tuple[str, dict[
             if folder["type"] != "LibraryFolder":
                 continue
             subfolders = ok(sim.get(version, f"{base}/Folders", params={"parentId": folder["id"]}))["results"]
-            docs = ok(sim.get(version, f"{base}/Documents", params={"parentId": folder["id"], "limit": 1000}))["results"]
+            docs = ok(sim.get(version, f"{base}/Documents",
+                              params={"parentId": folder["id"], "limit": 1000}))["results"]
             if not subfolders and docs and sum(d["sizeBytes"] for d in docs) < 128 * MB:
                 return base, folder, docs
     raise AssertionError("no small folder")

@@ -53,7 +53,8 @@ def test_restoring_a_channels_posts_by_date_range(sim: SimClient, version: int) 
 def test_v8_posts_restore_reports_teams_posts(sim: SimClient) -> None:
     prefix = sim.browse(8, "Vet")
     base, channels = _team(sim, 8, prefix)
-    session_id = ok(sim.post(8, f"{base}/posts/restore", json={"channelId": channels[0]["id"], **creds(sim)}))["sessionId"]
+    restored = ok(sim.post(8, f"{base}/posts/restore", json={"channelId": channels[0]["id"], **creds(sim)}))
+    session_id = restored["sessionId"]
     done = v8_done(sim, session_id)
     assert done["totalItemsCount"] == len(_posts(sim, 8, base, channels[0]))
     assert {i["itemType"] for i in done["items"]} == {"TeamsPost"}

@@ -54,7 +54,9 @@ def test_tenant_credentials_grant_a_tenant_token(sim: SimClient) -> None:
     assert r.json()["userName"] == creds["username"]
 
 
-@pytest.mark.parametrize(("version", "grant"), [(1, "operator"), (5, "operator"), (3, "urn:ietf:params:oauth:grant-type:jwt-bearer"), (8, "integration"), (8, "client_credentials")])
+@pytest.mark.parametrize(("version", "grant"), [(1, "operator"), (5, "operator"),
+                                               (3, "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                                               (8, "integration"), (8, "client_credentials")])
 def test_grant_types_not_served_by_the_version_are_unsupported(sim: SimClient, version: int, grant: str) -> None:
     r = sim.grant(version, grant_type=grant, client_id="x.y", assertion="z")
 
@@ -163,8 +165,10 @@ def test_logout_revokes_the_access_token(sim: SimClient) -> None:
 
 def test_custom_admin_credentials() -> None:
     with serve_in_thread(admin_user="CONTOSO\\backup", admin_password="S3cret!", sessions=1) as base:
-        ok = requests.post(f"{base}/v2/Token", data={"grant_type": "password", "username": "contoso\\backup", "password": "S3cret!"})
-        default = requests.post(f"{base}/v2/Token", data={"grant_type": "password", "username": "admin", "password": "admin"})
+        ok = requests.post(f"{base}/v2/Token",
+                           data={"grant_type": "password", "username": "contoso\\backup", "password": "S3cret!"})
+        default = requests.post(f"{base}/v2/Token",
+                                data={"grant_type": "password", "username": "admin", "password": "admin"})
 
     assert ok.status_code == 200
     assert default.status_code == 400

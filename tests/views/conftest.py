@@ -15,7 +15,8 @@ import pytest
 from django.utils import timezone
 
 from sessions_app.models import Organization, RestoreSession
-from sessions_app.services import restore_sessions
+from sessions_app.services import session_start
+from sessions_app.specs import StartSpec
 
 EXPLORE = "POST /v8/Organizations/{organizationId}/explore"
 STOP = "POST /v8/RestoreSessions/{restoreSessionId}/Stop"
@@ -92,10 +93,11 @@ def start_session() -> Callable[..., RestoreSession]:
     """Start a real session on the simulator through the service, as `actor`."""
 
     def start(actor: Any, organization: Organization, **overrides: Any) -> RestoreSession:
-        arguments: dict[str, Any] = {"actor": actor, "key": str(uuid.uuid4()), "organization": organization,
-                                     "workload": "exchange", "reason": "User deleted a folder"}
-        arguments.update(overrides)
-        return restore_sessions.restore_session_start(**arguments)
+        call = {name: overrides.pop(name) for name in ("key", "client", "client_address") if name in overrides}
+        spec = StartSpec(**{"organization": organization, "workload": "exchange", "reason": "User deleted a folder",
+                            **overrides})
+        return session_start.restore_session_start(actor=actor, key=call.pop("key", str(uuid.uuid4())), spec=spec,
+                                                   **call)
 
     return start
 

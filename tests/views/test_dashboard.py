@@ -94,3 +94,14 @@ def test_administrators_find_the_admin_in_the_navigation(signed_in, admin_user, 
     assert f'href="{reverse("admin:index")}"' in nav and ">Admin</a>" in nav
     nav = signed_in(operator).get(URL).content.decode().split('aria-label="Main"')[1].split("</nav>")[0]
     assert ">Admin</a>" not in nav
+
+
+def test_the_stop_buttons_of_a_full_page_cost_no_query_a_row(operator_client, operator, backed_up_org,
+                                                              django_assert_max_num_queries):
+    operator_client.get(URL)
+    for n in range(10):
+        make_session(backed_up_org, state="working", result="", requested_by=operator, reason=f"restore {n:02}")
+    # Without a query a row: 10 rows asked one by one would be 10 more.
+    with django_assert_max_num_queries(10):
+        response = operator_client.get(URL)
+    assert response.content.decode().count(">Stop</button>") == 10

@@ -81,3 +81,4 @@ def test_person_without_a_role_may_still_set_a_time_zone(signed_in, nobody):
     response = signed_in(nobody).post(URL, {"time_zone": "Europe/Berlin"})
     assert response.status_code == 302
     assert UserProfile.objects.get(user=nobody).time_zone == "Europe/Berlin"
+

@@ -9,6 +9,7 @@ import pytest
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 
+from sessions_app.exceptions import Refusal
 from sessions_app.models import AuditAction, AuditEvent, AuditOutcome, StartRequest
 from sessions_app.services import refusals
 from tests.views.conftest import make_session, start_form
@@ -110,7 +111,7 @@ def test_a_hundred_probes_write_one_event_and_the_count_survives(operator_client
 
 
 def test_the_audit_page_shows_counts_of_closed_windows(operator_client, operator, auditor, other_org, settings):
-    refusal = refusals.Refusal(operation="organization.view", target=str(other_org.upstream_id))
+    refusal = Refusal(operation="organization.view", target=str(other_org.upstream_id))
     a_minute_ago = timezone.now() - timedelta(minutes=1)
     for _ in range(3):
         refusals.access_refused(actor=operator, refusal=refusal, now=a_minute_ago)

@@ -26,7 +26,8 @@ def _display_time(us: int) -> str:
     """``6/26/2017 3:07:39 PM`` as in the documented example."""
     tm = time.gmtime(us // 1_000_000)
     hour = tm.tm_hour % 12 or 12
-    return f"{tm.tm_mon}/{tm.tm_mday}/{tm.tm_year} {hour}:{tm.tm_min:02d}:{tm.tm_sec:02d} {'PM' if tm.tm_hour >= 12 else 'AM'}"
+    half = "PM" if tm.tm_hour >= 12 else "AM"
+    return f"{tm.tm_mon}/{tm.tm_mday}/{tm.tm_year} {hour}:{tm.tm_min:02d}:{tm.tm_sec:02d} {half}"
 
 
 def organization(app: SimulatorApp, call: Call) -> Response:

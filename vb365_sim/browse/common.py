@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from vb365_sim.contents import SessionView
 from vb365_sim.state import DEFAULT_LIMIT, MAX_LIMIT, TYPE_LABELS, bad_request, iso_z, not_found, parse_bool
+from vb365_sim.wire_common import paging_links
 
 if TYPE_CHECKING:
     from vb365_sim.app import Call, SimulatorApp
@@ -73,6 +74,13 @@ def link(call: Call, template: str, **ids: str) -> dict[str, str]:
 # --- the session ---------------------------------------------------------------------------------------
 
 
+def existing(found: T | None, what: str, raw: str) -> T:
+    """``found``, or 404 ResourceNotFound "``what`` with ID ``raw`` was not found." (every browse lookup's words)."""
+    if found is None:
+        raise not_found(f"{what} with ID {raw} was not found.")
+    return found
+
+
 def session_view(app: SimulatorApp, call: Call, session_type: str | None) -> SessionView:
     """The contents the caller's session browses.
 
@@ -101,12 +109,16 @@ def arg(call: Call, name: str) -> str | None:
     return None
 
 
-def paging(call: Call) -> tuple[int, int]:
-    """``offset``/``limit`` as everywhere else (CONTRACT.md §1): default 30, larger than 10,000 clamped."""
+def paging(call: Call, *, blank_is_default: bool = True) -> tuple[int, int]:
+    """``offset``/``limit`` as everywhere else (CONTRACT.md §1): default 30, larger than 10,000 clamped.
+
+    With ``blank_is_default`` off an empty value (``?offset=``) is 400 like any other non-number, as the
+    top-level lists of ``app.py`` have always answered.
+    """
     values = []
     for name, default, minimum in (("offset", 0, 0), ("limit", DEFAULT_LIMIT, 1)):
         raw = arg(call, name)
-        if raw is None or raw == "":
+        if raw is None or (raw == "" and blank_is_default):
             values.append(default)
             continue
         try:
@@ -119,14 +131,19 @@ def paging(call: Call) -> tuple[int, int]:
     return values[0], min(values[1], MAX_LIMIT)
 
 
-def bool_arg(call: Call, name: str) -> bool:
+def parsed_arg(call: Call, name: str, parse: Callable[[str], T]) -> T | None:
+    """The parameter ``name`` read by ``parse``: None when absent or empty, 400 when ``parse`` refuses it."""
     raw = arg(call, name)
     if raw is None or raw == "":
-        return False
+        return None
     try:
-        return parse_bool(raw)
+        return parse(raw)
     except ValueError:
         raise bad_request(f"The value '{raw}' is not valid for {name}.") from None
+
+
+def bool_arg(call: Call, name: str) -> bool:
+    return parsed_arg(call, name, parse_bool) is True
 
 
 ALL, ROOT = "*all*", "*root*"
@@ -196,30 +213,27 @@ def page_links(call: Call, page_path: str, query: tuple[tuple[str, str], ...], o
                total: int) -> dict[str, dict[str, str]]:
     """``first``, ``prev`` (if any), ``next`` (if any), ``self``, keeping the request's other parameters.
 
-    The same rule as ``wire_common.page``, with the kept parameters encoded once: a page of a mail folder
-    repeats a 120-character folder id in every link.
+    ``wire_common.paging_links``, as for every other page, with the kept parameters encoded once: a page of
+    a mail folder repeats a 120-character folder id in every link.
     """
     kept = urlencode([(k, v) for k, v in query if k.lower() not in ("offset", "limit")])
     base = f"{page_path}?{kept}&" if kept else f"{page_path}?"
 
-    def at(off: int) -> dict[str, str]:
-        return href(call, f"{base}offset={off}&limit={limit}")
-
-    links = {"first": at(0)}
-    if offset > 0:
-        links["prev"] = at(max(0, offset - limit))
-    if offset + limit < total:
-        links["next"] = at(offset + limit)
-    links["self"] = at(offset)
-    return links
+    return paging_links(lambda off: href(call, f"{base}offset={off}&limit={limit}"), offset=offset, limit=limit,
+                        total=total)
 
 
-def search_page(app: SimulatorApp, call: Call, page_path: str, results: list[dict[str, Any]], *, offset: int,
-                limit: int, more: bool, total: int | None, set_id: str) -> Response:
-    """A search page: ``setId`` (also in the links, so following ``next`` pages the same set).
+def search_page(app: SimulatorApp, call: Call, page_path: str, key: tuple[Any, ...], hits: Callable[[], Iterator[T]],
+                shape: Callable[[T], dict[str, Any]], *, offset: int, limit: int) -> Response:
+    """A page of the search ``key``: the set the request's ``setId`` names, or a new one that ``hits`` fills as
+    pages are asked for; each hit answered through ``shape``. ``setId`` is in the answer and in its links, so
+    following ``next`` pages the same set.
 
     # Inferred: ``totalCount`` (nullable) is null until the whole set has been scanned.
     """
+    set_id, found = app.state.contents.searches.open(key, arg(call, "setId"), hits)
+    page, more, total = found.page(offset, limit)
+    results = [shape(hit) for hit in page]
     charge(app, len(results))
     kept = tuple((k, v) for k, v in call.ctx.query if k.lower() != "setid") + (("setId", set_id),)
     links = page_links(call, page_path, kept, offset, limit, offset + len(results) + int(more))
@@ -227,6 +241,11 @@ def search_page(app: SimulatorApp, call: Call, page_path: str, results: list[dic
     if call.version in (6, 7):
         out["totalCount"] = total
     return respond(out)
+
+
+def scoped(handler: Callable[[SimulatorApp, Call, str], Response], scope: str) -> Handler:
+    """``handler`` for one ``scope``: the routes of a search family differ only in what they search."""
+    return lambda app, call: handler(app, call, scope)
 
 
 def concat(parts: Sequence[tuple[int, Callable[[int, int], list[T]]]], offset: int, limit: int) -> tuple[list[T], int]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from vb365_sim.browse.common import ALL, ROOT, concat, version_id, version_label
+from vb365_sim.browse.common import ALL, ROOT, arg, body, body_field, concat, paging, version_id, version_label
 from vb365_sim.contents import SessionView
 from vb365_sim.contents.tree import Doc, DocTree, Folder
 from vb365_sim.contents.words import person
-from vb365_sim.state import iso_z, not_found
+from vb365_sim.state import bad_request, iso_z, not_found
 
 if TYPE_CHECKING:
     from vb365_sim.app import Call
@@ -62,7 +62,8 @@ def page_entries(trees: list[tuple[DocTree, list[int], list[int]]], view: Sessio
     """A page over several trees, each giving (folders to list as entries, folders whose documents follow)."""
     parts: list[Any] = []
     for tree, folder_entries, doc_folders in trees:
-        parts.append((len(folder_entries), lambda off, lim, t=tree, f=folder_entries: [(t, k, None) for k in f[off:off + lim]]))
+        parts.append((len(folder_entries),
+                      lambda off, lim, t=tree, f=folder_entries: [(t, k, None) for k in f[off:off + lim]]))
         for k in doc_folders:
             if not tree.folder_exists(k, view.t):
                 continue
@@ -111,6 +112,20 @@ def version_arg(view: SessionView, doc: Doc, raw: str, what: str) -> int:
     if not 1 <= n <= doc.version or (n < doc.version and not view.show_all_versions):
         raise not_found(f"Version {raw} of {what} was not found.")
     return n
+
+
+ITEM_TYPES = ("All", "Folders", "Documents")
+
+
+def search_args(call: Call) -> tuple[str, str, int, int]:
+    """A document search's ``query`` (from the body), ``itemType`` (case-insensitive, All when absent; 400 for
+    another value), ``offset`` and ``limit``."""
+    query = str(body_field(body(call), "query") or "")
+    item_type = next((t for t in ITEM_TYPES if t.lower() == (arg(call, "itemType") or "All").lower()), None)
+    if item_type is None:
+        raise bad_request(f"The value '{arg(call, 'itemType')}' is not valid for itemType.")
+    offset, limit = paging(call)
+    return query, item_type, offset, limit
 
 
 def tree_hits(view: SessionView, tree: DocTree, under: int | None, match: Callable[[dict[str, Any]], bool],

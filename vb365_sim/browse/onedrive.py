@@ -12,18 +12,23 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from vb365_sim.browse.common import (
-    BrowseRoute, arg, bool_arg, body, body_field, href, link, list_page, parent_arg, paging, path, respond, routes,
-    search_page, session_view, top_word,
-)
+from vb365_sim.browse import common
 from vb365_sim.browse.documents import (
-    doc_fields, folder_fields, folders_under, page_entries, previous_versions, resolve_parent, tree_hits,
-    version_arg, visible_doc,
+    doc_fields,
+    folder_fields,
+    folders_under,
+    page_entries,
+    previous_versions,
+    resolve_parent,
+    search_args,
+    tree_hits,
+    version_arg,
+    visible_doc,
 )
 from vb365_sim.contents import SessionView
 from vb365_sim.contents.onedrive import Drive, OneDrive
 from vb365_sim.contents.search import matcher
-from vb365_sim.state import bad_request, not_found
+from vb365_sim.state import not_found
 
 if TYPE_CHECKING:
     from vb365_sim.app import Call, SimulatorApp
@@ -33,11 +38,11 @@ DRIVE = DRIVES + "/{oneDriveId}"
 
 
 def drive_json(call: Call, d: Drive) -> dict[str, Any]:
-    top = f"?parentId={top_word(call)}"
+    top = f"?parentId={common.top_word(call)}"
     return {"id": d.id, "name": d.name, "url": d.url,
-            "_links": {"self": link(call, DRIVE, oneDriveId=d.id),
-                       "folders": href(call, path(call, DRIVE + "/Folders", oneDriveId=d.id) + top),
-                       "documents": href(call, path(call, DRIVE + "/Documents", oneDriveId=d.id) + top)}}
+            "_links": {"self": common.link(call, DRIVE, oneDriveId=d.id),
+                       "folders": common.href(call, common.path(call, DRIVE + "/Folders", oneDriveId=d.id) + top),
+                       "documents": common.href(call, common.path(call, DRIVE + "/Documents", oneDriveId=d.id) + top)}}
 
 
 def _with_links(call: Call, d: Drive, fields: dict[str, Any], kind: str, oid: str, parent_id: str | None,
@@ -46,11 +51,11 @@ def _with_links(call: Call, d: Drive, fields: dict[str, Any], kind: str, oid: st
     fields["id"] = oid
     out.update(fields)
     ids = {"oneDriveId": d.id, "id": oid}
-    links = {"self": href(call, self_path or path(call, DRIVE + f"/{kind}/{{id}}", **ids)),
-             "oneDrive": link(call, DRIVE, oneDriveId=d.id)}
+    links = {"self": common.href(call, self_path or common.path(call, DRIVE + f"/{kind}/{{id}}", **ids)),
+             "oneDrive": common.link(call, DRIVE, oneDriveId=d.id)}
     if parent_id is not None:
-        links["parent"] = link(call, DRIVE + "/Folders/{id}", oneDriveId=d.id, id=parent_id)
-    links["versions"] = link(call, DRIVE + f"/{kind}/{{id}}/Versions", **ids)
+        links["parent"] = common.link(call, DRIVE + "/Folders/{id}", oneDriveId=d.id, id=parent_id)
+    links["versions"] = common.link(call, DRIVE + f"/{kind}/{{id}}/Versions", **ids)
     out["_links"] = links
     return out
 
@@ -71,7 +76,7 @@ def entry_json(call: Call, od: OneDrive, view: SessionView, d: Drive, k: int, sl
     fields = {"sizeBytes": fields.pop("sizeBytes"), "inheritedPermissions": doc.author % 7 != 0, **fields}
     self_path = None
     if n is not None:
-        self_path = path(call, DRIVE + "/Documents/{id}/Versions/{v}", oneDriveId=d.id, id=did, v=str(512 * n))
+        self_path = common.path(call, DRIVE + "/Documents/{id}/Versions/{v}", oneDriveId=d.id, id=did, v=str(512 * n))
     return _with_links(call, d, fields, "Documents", did, parent_id, self_path)
 
 
@@ -79,10 +84,8 @@ def entry_json(call: Call, od: OneDrive, view: SessionView, d: Drive, k: int, sl
 
 
 def _drive(view: SessionView, call: Call) -> Drive:
-    found = view.org.onedrive.drive_by_id(call.params["oneDriveId"], view.t)
-    if found is None:
-        raise not_found(f"OneDrive with ID {call.params['oneDriveId']} was not found.")
-    return found
+    raw = call.params["oneDriveId"]
+    return common.existing(view.org.onedrive.drive_by_id(raw, view.t), "OneDrive", raw)
 
 
 def _folder(od: OneDrive, view: SessionView, d: Drive, raw: str) -> int:
@@ -92,9 +95,7 @@ def _folder(od: OneDrive, view: SessionView, d: Drive, raw: str) -> int:
 
 
 def _document(od: OneDrive, view: SessionView, d: Drive, raw: str) -> tuple[int, int]:
-    found = od.document_of(d, raw)
-    if found is None:
-        raise not_found(f"Document with ID {raw} was not found.")
+    found = common.existing(od.document_of(d, raw), "Document", raw)
     visible_doc(od.tree(d.slot), view, found[0], found[1], "Document", raw)
     return found
 
@@ -103,28 +104,28 @@ def _document(od: OneDrive, view: SessionView, d: Drive, raw: str) -> tuple[int,
 
 
 def drives(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Veod")
+    view = common.session_view(app, call, "Veod")
     od = view.org.onedrive
-    offset, limit = paging(call)
+    offset, limit = common.paging(call)
     total = od.drive_count(view.t)
     results = [drive_json(call, od.drive(s)) for s in range(offset, min(total, offset + limit))]
-    return list_page(app, call, path(call, DRIVES), results, offset=offset, limit=limit, total=total)
+    return common.list_page(app, call, common.path(call, DRIVES), results, offset=offset, limit=limit, total=total)
 
 
 def drive(app: SimulatorApp, call: Call) -> Response:
-    return respond(drive_json(call, _drive(session_view(app, call, "Veod"), call)))
+    return common.respond(drive_json(call, _drive(common.session_view(app, call, "Veod"), call)))
 
 
 def folders(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Veod")
+    view = common.session_view(app, call, "Veod")
     od, d = view.org.onedrive, _drive(view, call)
-    offset, limit = paging(call)
+    offset, limit = common.paging(call)
     tree = od.tree(d.slot)
-    parent = resolve_parent(tree, view, parent_arg(call), lambda value: od.folder_of(d, value))
+    parent = resolve_parent(tree, view, common.parent_arg(call), lambda value: od.folder_of(d, value))
     chosen = folders_under(tree, view, parent)
     results = [entry_json(call, od, view, d, k, None) for k in chosen[offset : offset + limit]]
-    return list_page(app, call, path(call, DRIVE + "/Folders", oneDriveId=d.id), results, offset=offset, limit=limit,
-                     total=len(chosen), scanned=len(chosen) if parent is None else 0)
+    return common.list_page(app, call, common.path(call, DRIVE + "/Folders", oneDriveId=d.id), results, offset=offset,
+                            limit=limit, total=len(chosen), scanned=len(chosen) if parent is None else 0)
 
 
 def documents(app: SimulatorApp, call: Call) -> Response:
@@ -132,79 +133,77 @@ def documents(app: SimulatorApp, call: Call) -> Response:
 
     ``includeFolders`` (v7+) lists the folder's subfolders first (every folder when ``parentId`` is absent).
     """
-    view = session_view(app, call, "Veod")
+    view = common.session_view(app, call, "Veod")
     od, d = view.org.onedrive, _drive(view, call)
-    offset, limit = paging(call)
+    offset, limit = common.paging(call)
     tree = od.tree(d.slot)
-    parent = resolve_parent(tree, view, parent_arg(call), lambda value: od.folder_of(d, value))
-    folder_entries = folders_under(tree, view, parent) if call.version >= 7 and bool_arg(call, "includeFolders") else []
+    parent = resolve_parent(tree, view, common.parent_arg(call), lambda value: od.folder_of(d, value))
+    with_folders = call.version >= 7 and common.bool_arg(call, "includeFolders")
+    folder_entries = folders_under(tree, view, parent) if with_folders else []
     doc_folders = list(range(tree.folders)) if parent is None else [parent]
     entries, total = page_entries([(tree, folder_entries, doc_folders)], view, offset, limit)
     results = [entry_json(call, od, view, d, k, slot) for _, k, slot in entries]
-    return list_page(app, call, path(call, DRIVE + "/Documents", oneDriveId=d.id), results, offset=offset,
-                     limit=limit, total=total, scanned=total if parent is None else 0)
+    return common.list_page(app, call, common.path(call, DRIVE + "/Documents", oneDriveId=d.id), results, offset=offset,
+                            limit=limit, total=total, scanned=total if parent is None else 0)
 
 
 def folder(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Veod")
+    view = common.session_view(app, call, "Veod")
     od, d = view.org.onedrive, _drive(view, call)
     k = _folder(od, view, d, call.params["folderId"])
-    wanted = arg(call, "versionId")
+    wanted = common.arg(call, "versionId")
     if wanted not in (None, "", "512"):  # folders have one version
         raise not_found(f"Version {wanted} of folder {call.params['folderId']} was not found.")
-    return respond(entry_json(call, od, view, d, k, None))
+    return common.respond(entry_json(call, od, view, d, k, None))
 
 
 def folder_versions(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Veod")
+    view = common.session_view(app, call, "Veod")
     od, d = view.org.onedrive, _drive(view, call)
     _folder(od, view, d, call.params["folderId"])
-    offset, limit = paging(call)
-    return list_page(app, call, path(call, DRIVE + "/Folders/{id}/Versions", oneDriveId=d.id,
-                                     id=call.params["folderId"]), [], offset=offset, limit=limit, total=0)
+    offset, limit = common.paging(call)
+    return common.list_page(app, call, common.path(call, DRIVE + "/Folders/{id}/Versions", oneDriveId=d.id,
+                                                   id=call.params["folderId"]), [], offset=offset, limit=limit, total=0)
 
 
 def folder_version(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Veod")
+    view = common.session_view(app, call, "Veod")
     od, d = view.org.onedrive, _drive(view, call)
     _folder(od, view, d, call.params["folderId"])
     raise not_found(f"Version {call.params['versionId']} of folder {call.params['folderId']} was not found.")
 
 
 def document(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Veod")
+    view = common.session_view(app, call, "Veod")
     od, d = view.org.onedrive, _drive(view, call)
     k, slot = _document(od, view, d, call.params["documentId"])
-    return respond(entry_json(call, od, view, d, k, slot))
+    return common.respond(entry_json(call, od, view, d, k, slot))
 
 
 def document_versions(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Veod")
+    view = common.session_view(app, call, "Veod")
     od, d = view.org.onedrive, _drive(view, call)
     k, slot = _document(od, view, d, call.params["documentId"])
-    offset, limit = paging(call)
+    offset, limit = common.paging(call)
     assert view.t is not None
     numbers = previous_versions(view, od.tree(d.slot).doc(k, slot, view.t))
     results = [entry_json(call, od, view, d, k, slot, n) for n in numbers[offset : offset + limit]]
-    return list_page(app, call, path(call, DRIVE + "/Documents/{id}/Versions", oneDriveId=d.id,
-                                     id=call.params["documentId"]), results, offset=offset, limit=limit,
-                     total=len(numbers))
+    return common.list_page(app, call, common.path(call, DRIVE + "/Documents/{id}/Versions", oneDriveId=d.id,
+                                                   id=call.params["documentId"]), results, offset=offset, limit=limit,
+                            total=len(numbers))
 
 
 def document_version(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Veod")
+    view = common.session_view(app, call, "Veod")
     od, d = view.org.onedrive, _drive(view, call)
     k, slot = _document(od, view, d, call.params["documentId"])
     assert view.t is not None
     doc = od.tree(d.slot).doc(k, slot, view.t)
     n = version_arg(view, doc, call.params["versionId"], f"document {call.params['documentId']}")
-    return respond(entry_json(call, od, view, d, k, slot, n if n < doc.version else None))
+    return common.respond(entry_json(call, od, view, d, k, slot, n if n < doc.version else None))
 
 
 # --- search ---------------------------------------------------------------------------------------------
-
-ITEM_TYPES = ("All", "Folders", "Documents")
-
 
 def _matches(od: OneDrive, view: SessionView, drives_: list[Drive], under: int | None, query: str,
              item_type: str) -> Iterator[tuple[Drive, int, int | None]]:
@@ -215,56 +214,37 @@ def _matches(od: OneDrive, view: SessionView, drives_: list[Drive], under: int |
 
 
 def _search(app: SimulatorApp, call: Call, scope: str) -> Response:
-    view = session_view(app, call, "Veod")
+    view = common.session_view(app, call, "Veod")
     od = view.org.onedrive
-    query = str(body_field(body(call), "query") or "")
-    item_type = next((t for t in ITEM_TYPES if t.lower() == (arg(call, "itemType") or "All").lower()), None)
-    if item_type is None:
-        raise bad_request(f"The value '{arg(call, 'itemType')}' is not valid for itemType.")
-    offset, limit = paging(call)
+    query, item_type, offset, limit = search_args(call)
     under = None
     if scope == "all":
         chosen = [od.drive(s) for s in range(od.drive_count(view.t))]
-        page_path = path(call, DRIVES + "/search")
+        page_path = common.path(call, DRIVES + "/search")
     else:
         chosen = [_drive(view, call)]
-        page_path = path(call, DRIVE + "/search", oneDriveId=chosen[0].id)
+        page_path = common.path(call, DRIVE + "/search", oneDriveId=chosen[0].id)
         if scope == "folder":
             under = _folder(od, view, chosen[0], call.params["folderId"])
-            page_path = path(call, DRIVE + "/Folders/{id}/search", oneDriveId=chosen[0].id, id=call.params["folderId"])
-    key = (view.session_id, page_path.split("/", 2)[2], query, item_type)
-    set_id, result = app.state.contents.searches.open(key, arg(call, "setId"),
-                                                      lambda: _matches(od, view, chosen, under, query, item_type))
-    found, more, total = result.page(offset, limit)
-    results = [entry_json(call, od, view, d, k, slot) for d, k, slot in found]
-    return search_page(app, call, page_path, results, offset=offset, limit=limit, more=more, total=total,
-                       set_id=set_id)
+            page_path = common.path(call, DRIVE + "/Folders/{id}/search", oneDriveId=chosen[0].id,
+                                    id=call.params["folderId"])
+    return common.search_page(app, call, page_path, (view.session_id, page_path.split("/", 2)[2], query, item_type),
+                              lambda: _matches(od, view, chosen, under, query, item_type),
+                              lambda hit: entry_json(call, od, view, *hit), offset=offset, limit=limit)
 
 
-def search_all(app: SimulatorApp, call: Call) -> Response:
-    return _search(app, call, "all")
-
-
-def search_drive(app: SimulatorApp, call: Call) -> Response:
-    return _search(app, call, "drive")
-
-
-def search_folder(app: SimulatorApp, call: Call) -> Response:
-    return _search(app, call, "folder")
-
-
-ROUTES: list[BrowseRoute] = [
-    *routes("GET", DRIVES, drives, first=2),
-    *routes("GET", DRIVE, drive, first=2),
-    *routes("GET", DRIVE + "/Folders", folders, first=2),
-    *routes("GET", DRIVE + "/Folders/{folderId}", folder, first=2),
-    *routes("GET", DRIVE + "/Folders/{folderId}/Versions", folder_versions, first=2),
-    *routes("GET", DRIVE + "/Folders/{folderId}/Versions/{versionId}", folder_version, first=2),
-    *routes("GET", DRIVE + "/Documents", documents, first=2),
-    *routes("GET", DRIVE + "/Documents/{documentId}", document, first=2),
-    *routes("GET", DRIVE + "/Documents/{documentId}/Versions", document_versions, first=2),
-    *routes("GET", DRIVE + "/Documents/{documentId}/Versions/{versionId}", document_version, first=2),
-    *routes("POST", DRIVES + "/search", search_all, first=6),
-    *routes("POST", DRIVE + "/search", search_drive, first=6),
-    *routes("POST", DRIVE + "/Folders/{folderId}/search", search_folder, first=6),
+ROUTES: list[common.BrowseRoute] = [
+    *common.routes("GET", DRIVES, drives, first=2),
+    *common.routes("GET", DRIVE, drive, first=2),
+    *common.routes("GET", DRIVE + "/Folders", folders, first=2),
+    *common.routes("GET", DRIVE + "/Folders/{folderId}", folder, first=2),
+    *common.routes("GET", DRIVE + "/Folders/{folderId}/Versions", folder_versions, first=2),
+    *common.routes("GET", DRIVE + "/Folders/{folderId}/Versions/{versionId}", folder_version, first=2),
+    *common.routes("GET", DRIVE + "/Documents", documents, first=2),
+    *common.routes("GET", DRIVE + "/Documents/{documentId}", document, first=2),
+    *common.routes("GET", DRIVE + "/Documents/{documentId}/Versions", document_versions, first=2),
+    *common.routes("GET", DRIVE + "/Documents/{documentId}/Versions/{versionId}", document_version, first=2),
+    *common.routes("POST", DRIVES + "/search", common.scoped(_search, "all"), first=6),
+    *common.routes("POST", DRIVE + "/search", common.scoped(_search, "drive"), first=6),
+    *common.routes("POST", DRIVE + "/Folders/{folderId}/search", common.scoped(_search, "folder"), first=6),
 ]

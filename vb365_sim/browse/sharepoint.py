@@ -16,20 +16,23 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from vb365_sim.browse.common import (
-    ALL, ROOT, BrowseRoute, Handler, arg, bool_arg, body, body_field, href, link, list_page, parent_arg, paging, path,
-    respond, routes, search_page, session_view,
-)
+from vb365_sim.browse import common
 from vb365_sim.browse.documents import (
-    doc_fields, folder_fields, folders_under, page_entries, previous_versions, tree_hits, version_arg,
+    doc_fields,
+    folder_fields,
+    folders_under,
+    page_entries,
+    previous_versions,
+    search_args,
+    tree_hits,
+    version_arg,
     visible_doc,
 )
-from vb365_sim.browse.onedrive import ITEM_TYPES
 from vb365_sim.contents import SessionView
 from vb365_sim.contents.ids import Kind
 from vb365_sim.contents.search import matcher
 from vb365_sim.contents.sharepoint import Container, SharePoint, Site
-from vb365_sim.state import bad_request, iso_z, not_found
+from vb365_sim.state import iso_z, not_found
 
 if TYPE_CHECKING:
     from vb365_sim.app import Call, SimulatorApp
@@ -45,9 +48,10 @@ _OBJECTS = {"Documents": (Kind.SP_DOCUMENT, "Document", False), "Items": (Kind.S
 def site_json(call: Call, site: Site) -> dict[str, Any]:
     ids = {"siteId": site.id}
     return {"id": site.id, "name": site.name, "url": site.url,
-            "_links": {"self": link(call, SITE, **ids), "libraries": link(call, SITE + "/Libraries", **ids),
-                       "lists": link(call, SITE + "/Lists", **ids),
-                       "subsites": href(call, path(call, SITES) + f"?parentId={site.id}")}}
+            "_links": {"self": common.link(call, SITE, **ids),
+                       "libraries": common.link(call, SITE + "/Libraries", **ids),
+                       "lists": common.link(call, SITE + "/Lists", **ids),
+                       "subsites": common.href(call, common.path(call, SITES) + f"?parentId={site.id}")}}
 
 
 def container_json(call: Call, c: Container) -> dict[str, Any]:
@@ -56,9 +60,10 @@ def container_json(call: Call, c: Container) -> dict[str, Any]:
                            "creationTime": iso_z(c.created_us)}
     if call.version >= 8:
         out["siteId"] = c.site.id
-    out["_links"] = {"self": link(call, SITE + f"/{segment}/{{id}}", siteId=c.site.id, id=c.id),
-                     "site": link(call, SITE, siteId=c.site.id),
-                     "folders": href(call, path(call, SITE + "/Folders", siteId=c.site.id) + f"?parentId={c.id}")}
+    out["_links"] = {"self": common.link(call, SITE + f"/{segment}/{{id}}", siteId=c.site.id, id=c.id),
+                     "site": common.link(call, SITE, siteId=c.site.id),
+                     "folders": common.href(call, common.path(call, SITE + "/Folders", siteId=c.site.id)
+                                            + f"?parentId={c.id}")}
     return out
 
 
@@ -84,17 +89,20 @@ def entry_json(call: Call, sp: SharePoint, view: SessionView, c: Container, k: i
             fields.pop("sizeBytes")
             out["title"] = doc.name
             fields["name"] = f"{slot + 1}_.000"  # list items are named by their number, as SharePoint does
-            links["attachments"] = link(call, SITE + "/Items/{id}/Attachments", siteId=site.id, id=oid)
+            links["attachments"] = common.link(call, SITE + "/Items/{id}/Attachments", siteId=site.id, id=oid)
         out.update(fields)
     out["id"] = oid
     ids = {"siteId": site.id, "id": oid}
-    self_path = path(call, SITE + f"/{segment}/{{id}}", **ids)
+    self_path = common.path(call, SITE + f"/{segment}/{{id}}", **ids)
     if n is not None:
         self_path += f"/Versions/{512 * n}"
-    links["self"] = href(call, self_path)
-    links["parent"] = link(call, SITE + "/Folders/{id}", siteId=site.id, id=sp.folder_id(c, parent)) if parent else \
-        link(call, SITE + ("/Lists/{id}" if c.is_list else "/Libraries/{id}"), siteId=site.id, id=c.id)
-    links["versions"] = link(call, SITE + f"/{segment}/{{id}}/Versions", **ids)
+    links["self"] = common.href(call, self_path)
+    if parent:
+        links["parent"] = common.link(call, SITE + "/Folders/{id}", siteId=site.id, id=sp.folder_id(c, parent))
+    else:
+        links["parent"] = common.link(call, SITE + ("/Lists/{id}" if c.is_list else "/Libraries/{id}"), siteId=site.id,
+                                      id=c.id)
+    links["versions"] = common.link(call, SITE + f"/{segment}/{{id}}/Versions", **ids)
     out["_links"] = links
     return out
 
@@ -103,17 +111,13 @@ def entry_json(call: Call, sp: SharePoint, view: SessionView, c: Container, k: i
 
 
 def _site(view: SessionView, call: Call) -> Site:
-    found = view.org.sharepoint.site_by_id(call.params["siteId"], view.t)
-    if found is None:
-        raise not_found(f"Site with ID {call.params['siteId']} was not found.")
-    return found
+    raw = call.params["siteId"]
+    return common.existing(view.org.sharepoint.site_by_id(raw, view.t), "Site", raw)
 
 
 def _container(view: SessionView, site: Site, raw: str, *, is_list: bool | None) -> Container:
-    found = view.org.sharepoint.container_by_id(site, raw, is_list=is_list)
-    if found is None:
-        raise not_found(f"{'List' if is_list else 'Library' if is_list is False else 'Object'} with ID {raw} was not found.")
-    return found
+    kind = "List" if is_list else "Library" if is_list is False else "Object"
+    return common.existing(view.org.sharepoint.container_by_id(site, raw, is_list=is_list), kind, raw)
 
 
 def _folder(view: SessionView, site: Site, raw: str) -> tuple[Container, int]:
@@ -124,9 +128,7 @@ def _folder(view: SessionView, site: Site, raw: str) -> tuple[Container, int]:
 
 
 def _object(view: SessionView, site: Site, raw: str, kind: int, what: str) -> tuple[Container, int, int]:
-    found = view.org.sharepoint.locate(site, raw, kind)
-    if found is None:
-        raise not_found(f"{what} with ID {raw} was not found.")
+    found = common.existing(view.org.sharepoint.locate(site, raw, kind), what, raw)
     visible_doc(found[0].tree, view, found[1], found[2], what, raw)
     return found
 
@@ -139,36 +141,35 @@ def _containers(view: SessionView, site: Site, is_list: bool | None) -> list[Con
 
 
 def sites(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vesp")
+    view = common.session_view(app, call, "Vesp")
     sp = view.org.sharepoint
-    offset, limit = paging(call)
-    parent = parent_arg(call)
-    if parent == ROOT:
+    offset, limit = common.paging(call)
+    parent = common.parent_arg(call)
+    if parent == common.ROOT:
         chosen = sp.sites_at(view.t, top_only=True)
-    elif parent == ALL:
+    elif parent == common.ALL:
         chosen = sp.sites_at(view.t)
     else:
-        top = sp.site_by_id(parent, view.t)
-        if top is None:
-            raise not_found(f"Site with ID {parent} was not found.")
+        top = common.existing(sp.site_by_id(parent, view.t), "Site", parent)
         chosen = sp.sites_at(view.t, under=top.top) if top.sub == 0 else []
     results = [site_json(call, s) for s in chosen[offset : offset + limit]]
-    return list_page(app, call, path(call, SITES), results, offset=offset, limit=limit, total=len(chosen),
-                     scanned=len(chosen) if parent == ALL else 0)
+    return common.list_page(app, call, common.path(call, SITES), results, offset=offset, limit=limit, total=len(chosen),
+                            scanned=len(chosen) if parent == common.ALL else 0)
 
 
 def site(app: SimulatorApp, call: Call) -> Response:
-    return respond(site_json(call, _site(session_view(app, call, "Vesp"), call)))
+    return common.respond(site_json(call, _site(common.session_view(app, call, "Vesp"), call)))
 
 
 def _containers_page(app: SimulatorApp, call: Call, is_list: bool) -> Response:
-    view = session_view(app, call, "Vesp")
+    view = common.session_view(app, call, "Vesp")
     found = _site(view, call)
-    offset, limit = paging(call)
+    offset, limit = common.paging(call)
     chosen = _containers(view, found, is_list)
     results = [container_json(call, c) for c in chosen[offset : offset + limit]]
-    return list_page(app, call, path(call, SITE + ("/Lists" if is_list else "/Libraries"), siteId=found.id), results,
-                     offset=offset, limit=limit, total=len(chosen))
+    return common.list_page(app, call, common.path(call, SITE + ("/Lists" if is_list else "/Libraries"),
+                                                   siteId=found.id), results,
+                            offset=offset, limit=limit, total=len(chosen))
 
 
 def libraries(app: SimulatorApp, call: Call) -> Response:
@@ -180,24 +181,26 @@ def lists(app: SimulatorApp, call: Call) -> Response:
 
 
 def library(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vesp")
-    return respond(container_json(call, _container(view, _site(view, call), call.params["libraryId"], is_list=False)))
+    view = common.session_view(app, call, "Vesp")
+    return common.respond(container_json(call, _container(view, _site(view, call), call.params["libraryId"],
+                                                          is_list=False)))
 
 
 def list_(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vesp")
-    return respond(container_json(call, _container(view, _site(view, call), call.params["listId"], is_list=True)))
+    view = common.session_view(app, call, "Vesp")
+    return common.respond(container_json(call, _container(view, _site(view, call), call.params["listId"],
+                                                          is_list=True)))
 
 
 # --- folders, documents, items ---------------------------------------------------------------------------
 
 
 def folders(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vesp")
+    view = common.session_view(app, call, "Vesp")
     sp, found = view.org.sharepoint, _site(view, call)
-    offset, limit = paging(call)
-    parent = parent_arg(call)
-    if parent == ALL:
+    offset, limit = common.paging(call)
+    parent = common.parent_arg(call)
+    if parent == common.ALL:
         plan = [(c, folders_under(c.tree, view, None)) for c in _containers(view, found, None)]
     elif sp.locate(found, parent, Kind.SP_FOLDER) is not None:
         c, k = _folder(view, found, parent)
@@ -208,21 +211,21 @@ def folders(app: SimulatorApp, call: Call) -> Response:
     entries, total = page_entries([(c.tree, ks, []) for c, ks in plan], view, offset, limit)
     by_tree = {id(c.tree): c for c, _ in plan}
     results = [entry_json(call, sp, view, by_tree[id(tree)], k, None) for tree, k, _ in entries]
-    return list_page(app, call, path(call, SITE + "/Folders", siteId=found.id), results, offset=offset, limit=limit,
-                     total=total, scanned=total if parent == ALL else 0)
+    return common.list_page(app, call, common.path(call, SITE + "/Folders", siteId=found.id), results, offset=offset,
+                            limit=limit, total=total, scanned=total if parent == common.ALL else 0)
 
 
 def _objects(app: SimulatorApp, call: Call, segment: str) -> Response:
-    view = session_view(app, call, "Vesp")
+    view = common.session_view(app, call, "Vesp")
     sp, found = view.org.sharepoint, _site(view, call)
     _, _, is_list = _OBJECTS[segment]
-    offset, limit = paging(call)
-    parent = parent_arg(call)
-    with_folders = call.version >= 7 and bool_arg(call, "includeFolders")
+    offset, limit = common.paging(call)
+    parent = common.parent_arg(call)
+    with_folders = call.version >= 7 and common.bool_arg(call, "includeFolders")
     plan: list[tuple[Container, int | None]]
-    if parent == ALL:
+    if parent == common.ALL:
         plan = [(c, None) for c in _containers(view, found, is_list)]
-    elif parent == ROOT:
+    elif parent == common.ROOT:
         plan = [(c, 0) for c in _containers(view, found, is_list)]
     elif sp.locate(found, parent, Kind.SP_FOLDER) is not None:
         c, k = _folder(view, found, parent)
@@ -234,8 +237,8 @@ def _objects(app: SimulatorApp, call: Call, segment: str) -> Response:
     entries, total = page_entries(trees, view, offset, limit)
     by_tree = {id(c.tree): c for c, _ in plan}
     results = [entry_json(call, sp, view, by_tree[id(tree)], k, slot) for tree, k, slot in entries]
-    return list_page(app, call, path(call, SITE + f"/{segment}", siteId=found.id), results, offset=offset,
-                     limit=limit, total=total, scanned=total if parent == ALL else 0)
+    return common.list_page(app, call, common.path(call, SITE + f"/{segment}", siteId=found.id), results, offset=offset,
+                            limit=limit, total=total, scanned=total if parent == common.ALL else 0)
 
 
 def documents(app: SimulatorApp, call: Call) -> Response:
@@ -247,54 +250,54 @@ def items(app: SimulatorApp, call: Call) -> Response:
 
 
 def folder(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vesp")
+    view = common.session_view(app, call, "Vesp")
     c, k = _folder(view, _site(view, call), call.params["folderId"])
-    return respond(entry_json(call, view.org.sharepoint, view, c, k, None))
+    return common.respond(entry_json(call, view.org.sharepoint, view, c, k, None))
 
 
 def folder_versions(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vesp")
+    view = common.session_view(app, call, "Vesp")
     found = _site(view, call)
     _folder(view, found, call.params["folderId"])
-    offset, limit = paging(call)  # folders keep one version
-    return list_page(app, call, path(call, SITE + "/Folders/{id}/Versions", siteId=found.id,
-                                     id=call.params["folderId"]), [], offset=offset, limit=limit, total=0)
+    offset, limit = common.paging(call)  # folders keep one version
+    return common.list_page(app, call, common.path(call, SITE + "/Folders/{id}/Versions", siteId=found.id,
+                                                   id=call.params["folderId"]), [], offset=offset, limit=limit, total=0)
 
 
 def folder_version(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vesp")
+    view = common.session_view(app, call, "Vesp")
     _folder(view, _site(view, call), call.params["folderId"])
     raise not_found(f"Version {call.params['versionId']} of folder {call.params['folderId']} was not found.")
 
 
-def _one(segment: str, param: str) -> tuple[Handler, Handler, Handler]:
+def _one(segment: str, param: str) -> tuple[common.Handler, common.Handler, common.Handler]:
     """GET one document (item), its previous versions, and one version."""
     kind, what, _ = _OBJECTS[segment]
 
     def get(app: SimulatorApp, call: Call) -> Response:
-        view = session_view(app, call, "Vesp")
+        view = common.session_view(app, call, "Vesp")
         c, k, slot = _object(view, _site(view, call), call.params[param], kind, what)
-        return respond(entry_json(call, view.org.sharepoint, view, c, k, slot))
+        return common.respond(entry_json(call, view.org.sharepoint, view, c, k, slot))
 
     def versions(app: SimulatorApp, call: Call) -> Response:
-        view = session_view(app, call, "Vesp")
+        view = common.session_view(app, call, "Vesp")
         found = _site(view, call)
         c, k, slot = _object(view, found, call.params[param], kind, what)
         assert view.t is not None
         numbers = previous_versions(view, c.tree.doc(k, slot, view.t))
-        offset, limit = paging(call)
+        offset, limit = common.paging(call)
         results = [entry_json(call, view.org.sharepoint, view, c, k, slot, n) for n in numbers[offset : offset + limit]]
-        return list_page(app, call, path(call, SITE + f"/{segment}/{{id}}/Versions", siteId=found.id,
-                                         id=call.params[param]), results, offset=offset, limit=limit,
-                         total=len(numbers))
+        return common.list_page(app, call, common.path(call, SITE + f"/{segment}/{{id}}/Versions", siteId=found.id,
+                                                       id=call.params[param]), results, offset=offset, limit=limit,
+                                total=len(numbers))
 
     def version(app: SimulatorApp, call: Call) -> Response:
-        view = session_view(app, call, "Vesp")
+        view = common.session_view(app, call, "Vesp")
         c, k, slot = _object(view, _site(view, call), call.params[param], kind, what)
         assert view.t is not None
         doc = c.tree.doc(k, slot, view.t)
         n = version_arg(view, doc, call.params["versionId"], f"{what.lower()} {call.params[param]}")
-        return respond(entry_json(call, view.org.sharepoint, view, c, k, slot, n if n < doc.version else None))
+        return common.respond(entry_json(call, view.org.sharepoint, view, c, k, slot, n if n < doc.version else None))
 
     return get, versions, version
 
@@ -306,24 +309,26 @@ def attachment_json(call: Call, sp: SharePoint, c: Container, k: int, slot: int,
                            "url": f"{c.url}/Attachments/{slot + 1}/{name}"}
     if call.version >= 8:
         out.update(siteId=c.site.id, itemId=item_id)
-    out["_links"] = {"self": link(call, SITE + "/Items/{item}/Attachments/{id}", siteId=c.site.id, item=item_id, id=aid),
-                     "item": link(call, SITE + "/Items/{id}", siteId=c.site.id, id=item_id)}
+    out["_links"] = {"self": common.link(call, SITE + "/Items/{item}/Attachments/{id}", siteId=c.site.id, item=item_id,
+                                         id=aid),
+                     "item": common.link(call, SITE + "/Items/{id}", siteId=c.site.id, id=item_id)}
     return out
 
 
 def attachments(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vesp")
+    view = common.session_view(app, call, "Vesp")
     sp, found = view.org.sharepoint, _site(view, call)
     c, k, slot = _object(view, found, call.params["itemId"], Kind.SP_ITEM, "Item")
-    offset, limit = paging(call)
+    offset, limit = common.paging(call)
     every = sp.attachments(c, k, slot)
     results = [attachment_json(call, sp, c, k, slot, n, name, size) for n, name, size in every[offset : offset + limit]]
-    return list_page(app, call, path(call, SITE + "/Items/{id}/Attachments", siteId=found.id, id=call.params["itemId"]),
-                     results, offset=offset, limit=limit, total=len(every))
+    return common.list_page(app, call, common.path(call, SITE + "/Items/{id}/Attachments", siteId=found.id,
+                                                   id=call.params["itemId"]),
+                            results, offset=offset, limit=limit, total=len(every))
 
 
 def attachment(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vesp")
+    view = common.session_view(app, call, "Vesp")
     sp, found = view.org.sharepoint, _site(view, call)
     c, k, slot = _object(view, found, call.params["itemId"], Kind.SP_ITEM, "Item")
     at = sp.locate(found, call.params["attachmentId"], Kind.SP_ATTACHMENT)
@@ -331,7 +336,7 @@ def attachment(app: SimulatorApp, call: Call) -> Response:
     if at is None or at[0] is not c or at[1] != k or at[2] // 4 != slot or at[2] % 4 not in every:
         raise not_found(f"Attachment with ID {call.params['attachmentId']} was not found.")
     name, size = every[at[2] % 4]
-    return respond(attachment_json(call, sp, c, k, slot, at[2] % 4, name, size))
+    return common.respond(attachment_json(call, sp, c, k, slot, at[2] % 4, name, size))
 
 
 # --- search ---------------------------------------------------------------------------------------------
@@ -346,67 +351,56 @@ def _matches(view: SessionView, plan: list[tuple[Container, int | None]], query:
 
 
 def _search(app: SimulatorApp, call: Call, scope: str) -> Response:
-    view = session_view(app, call, "Vesp")
+    view = common.session_view(app, call, "Vesp")
     sp = view.org.sharepoint
-    query = str(body_field(body(call), "query") or "")
-    item_type = next((t for t in ITEM_TYPES if t.lower() == (arg(call, "itemType") or "All").lower()), None)
-    if item_type is None:
-        raise bad_request(f"The value '{arg(call, 'itemType')}' is not valid for itemType.")
-    offset, limit = paging(call)
+    query, item_type, offset, limit = search_args(call)
+    plan: list[tuple[Container, int | None]]
     if scope == "all":
         plan = [(c, None) for s in sp.sites_at(view.t) for c in sp.containers(s.top, s.sub)]
-        page_path = path(call, SITES + "/search")
+        page_path = common.path(call, SITES + "/search")
     else:
         found = _site(view, call)
-        page_path = path(call, SITE + "/search", siteId=found.id)
+        page_path = common.path(call, SITE + "/search", siteId=found.id)
         plan = [(c, None) for c in _containers(view, found, None)]
         if scope in ("Libraries", "Lists"):
             raw = call.params["libraryId" if scope == "Libraries" else "listId"]
             plan = [(_container(view, found, raw, is_list=scope == "Lists"), None)]
-            page_path = path(call, SITE + f"/{scope}/{{id}}/search", siteId=found.id, id=raw)
+            page_path = common.path(call, SITE + f"/{scope}/{{id}}/search", siteId=found.id, id=raw)
         elif scope == "Folders":
             c, k = _folder(view, found, call.params["folderId"])
             plan = [(c, k)]
-            page_path = path(call, SITE + "/Folders/{id}/search", siteId=found.id, id=call.params["folderId"])
-    key = (view.session_id, page_path.split("/", 2)[2], query, item_type)
-    set_id, result = app.state.contents.searches.open(key, arg(call, "setId"),
-                                                      lambda: _matches(view, plan, query, item_type))
-    found_entries, more, total = result.page(offset, limit)
-    results = [entry_json(call, sp, view, c, k, slot) for c, k, slot in found_entries]
-    return search_page(app, call, page_path, results, offset=offset, limit=limit, more=more, total=total,
-                       set_id=set_id)
-
-
-def _searcher(scope: str) -> Handler:
-    return lambda app, call: _search(app, call, scope)
+            page_path = common.path(call, SITE + "/Folders/{id}/search", siteId=found.id, id=call.params["folderId"])
+    return common.search_page(app, call, page_path, (view.session_id, page_path.split("/", 2)[2], query, item_type),
+                              lambda: _matches(view, plan, query, item_type),
+                              lambda hit: entry_json(call, sp, view, *hit), offset=offset, limit=limit)
 
 
 _DOC, _DOC_VERSIONS, _DOC_VERSION = _one("Documents", "documentId")
 _ITEM, _ITEM_VERSIONS, _ITEM_VERSION = _one("Items", "itemId")
-ROUTES: list[BrowseRoute] = [
-    *routes("GET", SITES, sites, first=2),
-    *routes("GET", SITE, site, first=2),
-    *routes("GET", SITE + "/Libraries", libraries, first=2),
-    *routes("GET", SITE + "/Libraries/{libraryId}", library, first=2),
-    *routes("GET", SITE + "/Lists", lists, first=2),
-    *routes("GET", SITE + "/Lists/{listId}", list_, first=2),
-    *routes("GET", SITE + "/Folders", folders, first=2),
-    *routes("GET", SITE + "/Folders/{folderId}", folder, first=2),
-    *routes("GET", SITE + "/Folders/{folderId}/Versions", folder_versions, first=2),
-    *routes("GET", SITE + "/Folders/{folderId}/Versions/{versionId}", folder_version, first=2),
-    *routes("GET", SITE + "/Documents", documents, first=2),
-    *routes("GET", SITE + "/Documents/{documentId}", _DOC, first=2),
-    *routes("GET", SITE + "/Documents/{documentId}/Versions", _DOC_VERSIONS, first=2),
-    *routes("GET", SITE + "/Documents/{documentId}/Versions/{versionId}", _DOC_VERSION, first=2),
-    *routes("GET", SITE + "/Items", items, first=2),
-    *routes("GET", SITE + "/Items/{itemId}", _ITEM, first=2),
-    *routes("GET", SITE + "/Items/{itemId}/Versions", _ITEM_VERSIONS, first=2),
-    *routes("GET", SITE + "/Items/{itemId}/Versions/{versionId}", _ITEM_VERSION, first=2),
-    *routes("GET", SITE + "/Items/{itemId}/Attachments", attachments, first=2),
-    *routes("GET", SITE + "/Items/{itemId}/Attachments/{attachmentId}", attachment, first=2),
-    *routes("POST", SITES + "/search", _searcher("all"), first=6),
-    *routes("POST", SITE + "/search", _searcher("site"), first=6),
-    *routes("POST", SITE + "/Libraries/{libraryId}/search", _searcher("Libraries"), first=6),
-    *routes("POST", SITE + "/Lists/{listId}/search", _searcher("Lists"), first=6),
-    *routes("POST", SITE + "/Folders/{folderId}/search", _searcher("Folders"), first=6),
+ROUTES: list[common.BrowseRoute] = [
+    *common.routes("GET", SITES, sites, first=2),
+    *common.routes("GET", SITE, site, first=2),
+    *common.routes("GET", SITE + "/Libraries", libraries, first=2),
+    *common.routes("GET", SITE + "/Libraries/{libraryId}", library, first=2),
+    *common.routes("GET", SITE + "/Lists", lists, first=2),
+    *common.routes("GET", SITE + "/Lists/{listId}", list_, first=2),
+    *common.routes("GET", SITE + "/Folders", folders, first=2),
+    *common.routes("GET", SITE + "/Folders/{folderId}", folder, first=2),
+    *common.routes("GET", SITE + "/Folders/{folderId}/Versions", folder_versions, first=2),
+    *common.routes("GET", SITE + "/Folders/{folderId}/Versions/{versionId}", folder_version, first=2),
+    *common.routes("GET", SITE + "/Documents", documents, first=2),
+    *common.routes("GET", SITE + "/Documents/{documentId}", _DOC, first=2),
+    *common.routes("GET", SITE + "/Documents/{documentId}/Versions", _DOC_VERSIONS, first=2),
+    *common.routes("GET", SITE + "/Documents/{documentId}/Versions/{versionId}", _DOC_VERSION, first=2),
+    *common.routes("GET", SITE + "/Items", items, first=2),
+    *common.routes("GET", SITE + "/Items/{itemId}", _ITEM, first=2),
+    *common.routes("GET", SITE + "/Items/{itemId}/Versions", _ITEM_VERSIONS, first=2),
+    *common.routes("GET", SITE + "/Items/{itemId}/Versions/{versionId}", _ITEM_VERSION, first=2),
+    *common.routes("GET", SITE + "/Items/{itemId}/Attachments", attachments, first=2),
+    *common.routes("GET", SITE + "/Items/{itemId}/Attachments/{attachmentId}", attachment, first=2),
+    *common.routes("POST", SITES + "/search", common.scoped(_search, "all"), first=6),
+    *common.routes("POST", SITE + "/search", common.scoped(_search, "site"), first=6),
+    *common.routes("POST", SITE + "/Libraries/{libraryId}/search", common.scoped(_search, "Libraries"), first=6),
+    *common.routes("POST", SITE + "/Lists/{listId}/search", common.scoped(_search, "Lists"), first=6),
+    *common.routes("POST", SITE + "/Folders/{folderId}/search", common.scoped(_search, "Folders"), first=6),
 ]

@@ -17,10 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from vb365_sim.browse.common import (
-    ALL, ROOT, BrowseRoute, Handler, arg, bool_arg, body, body_field, href, concat, link, list_page, parent_arg, paging,
-    path, respond, routes, search_page, session_view, version_label,
-)
+from vb365_sim.browse import common
 from vb365_sim.browse.documents import folders_under, page_entries, previous_versions, someone, visible_doc
 from vb365_sim.contents import SessionView
 from vb365_sim.contents.search import matcher
@@ -60,8 +57,9 @@ def team_json(call: Call, tm: Teams, team: Team) -> dict[str, Any]:
         }
     out["isArchived"] = team.is_archived
     ids = {"teamId": team.id}
-    out["_links"] = {"self": link(call, TEAM, **ids), "channels": link(call, TEAM + "/channels", **ids),
-                     "posts": link(call, TEAM + "/posts", **ids), "files": link(call, TEAM + "/files", **ids)}
+    out["_links"] = {"self": common.link(call, TEAM, **ids), "channels": common.link(call, TEAM + "/channels", **ids),
+                     "posts": common.link(call, TEAM + "/posts", **ids),
+                     "files": common.link(call, TEAM + "/files", **ids)}
     return out
 
 
@@ -72,12 +70,12 @@ def channel_json(call: Call, team: Team, ch: Channel, *, preview: bool) -> dict[
         if preview:
             out["type"] = ch.type
     ids = {"teamId": team.id, "channelId": ch.id}
-    links = {"self": link(call, CHANNEL, **ids),
-             "posts": href(call, path(call, TEAM + "/posts", **ids) + f"?channelId={ch.id}"),
-             "files": href(call, path(call, TEAM + "/files", **ids) + f"?channelId={ch.id}"),
-             "tabs": link(call, CHANNEL + "/tabs", **ids)}
+    links = {"self": common.link(call, CHANNEL, **ids),
+             "posts": common.href(call, common.path(call, TEAM + "/posts", **ids) + f"?channelId={ch.id}"),
+             "files": common.href(call, common.path(call, TEAM + "/files", **ids) + f"?channelId={ch.id}"),
+             "tabs": common.link(call, CHANNEL + "/tabs", **ids)}
     if call.version >= 7:
-        links["children"] = link(call, CHANNEL + "/children", **ids)
+        links["children"] = common.link(call, CHANNEL + "/children", **ids)
     out["_links"] = links
     return out
 
@@ -101,12 +99,13 @@ def post_json(call: Call, team: Team, post: Post) -> dict[str, Any]:
             out["parentChangeKey"] = str(post.parent_id)
     out["attachments"] = [{"name": name, "longFileName": name, "url": url} for name, url in post.attachments]
     ids = {"teamId": team.id, "postId": str(post.post_id)}
-    links = {"self": href(call, path(call, TEAM + "/posts/{postId}", **ids) + f"?channelId={ch.id}")}
+    links = {"self": common.href(call, common.path(call, TEAM + "/posts/{postId}", **ids) + f"?channelId={ch.id}")}
     if post.replies:
-        links["children"] = href(call, path(call, TEAM + "/posts", **ids) + f"?channelId={ch.id}&parentId={post.post_id}")
+        links["children"] = common.href(call, common.path(call, TEAM + "/posts", **ids)
+                                        + f"?channelId={ch.id}&parentId={post.post_id}")
     if post.parent_id is not None:
-        links["parent"] = href(call, path(call, TEAM + "/posts/{p}", teamId=team.id, p=str(post.parent_id))
-                                        + f"?channelId={ch.id}")
+        parent_path = common.path(call, TEAM + "/posts/{p}", teamId=team.id, p=str(post.parent_id))
+        links["parent"] = common.href(call, parent_path + f"?channelId={ch.id}")
     out["_links"] = links
     return out
 
@@ -120,7 +119,7 @@ def file_json(call: Call, tm: Teams, view: SessionView, team: Team, ch: Channel,
         f = tree.folder(k)
         out.update(name=f.name, version=1)
         if call.version >= 7:
-            out["uiVersion"] = version_label(1)
+            out["uiVersion"] = common.version_label(1)
         out.update(modified=iso_z(f.created_us), modifiedBy=someone(k % 256))
     else:
         assert view.t is not None
@@ -128,7 +127,7 @@ def file_json(call: Call, tm: Teams, view: SessionView, team: Team, ch: Channel,
         n = doc.version if n is None else n
         out.update(name=doc.name, sizeBytes=tree.version_size(doc, n), version=n)
         if call.version >= 7:
-            out["uiVersion"] = version_label(n)
+            out["uiVersion"] = common.version_label(n)
         out.update(modified=iso_z(tree.version_time(doc, n)), modifiedBy=someone(doc.editor if n > 1 else doc.author))
     if call.version >= 7:
         out["channelId"] = ch.id
@@ -136,21 +135,22 @@ def file_json(call: Call, tm: Teams, view: SessionView, team: Team, ch: Channel,
         out["teamId"] = team.id
     out["fileType"] = "Folder" if slot is None else "File"
     if call.version >= 8:
-        self_path = path(call, CHANNEL + "/files/{fileId}", teamId=team.id, channelId=ch.id, fileId=fid)
+        self_path = common.path(call, CHANNEL + "/files/{fileId}", teamId=team.id, channelId=ch.id, fileId=fid)
     else:
-        self_path = path(call, TEAM + "/files/{fileId}", teamId=team.id, fileId=fid) + f"?channelId={ch.id}"
-    out["_links"] = {"self": href(call, self_path)}
+        self_path = common.path(call, TEAM + "/files/{fileId}", teamId=team.id, fileId=fid) + f"?channelId={ch.id}"
+    out["_links"] = {"self": common.href(call, self_path)}
     return out
 
 
 def tab_json(call: Call, team: Team, tab: Tab) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": tab.id, "displayName": tab.display_name, "contentUrl": tab.content_url, "type": tab.type}
+    out: dict[str, Any] = {"id": tab.id, "displayName": tab.display_name, "contentUrl": tab.content_url,
+                           "type": tab.type}
     if call.version >= 7:
         out["channelId"] = tab.channel.id
     if call.version >= 8:
         out["teamId"] = team.id
-    out["_links"] = {"self": link(call, CHANNEL + "/tabs/{tabId}", teamId=team.id, channelId=tab.channel.id,
-                                  tabId=tab.id)}
+    out["_links"] = {"self": common.link(call, CHANNEL + "/tabs/{tabId}", teamId=team.id, channelId=tab.channel.id,
+                                         tabId=tab.id)}
     return out
 
 
@@ -158,10 +158,8 @@ def tab_json(call: Call, team: Team, tab: Tab) -> dict[str, Any]:
 
 
 def _team(view: SessionView, call: Call) -> Team:
-    found = view.org.teams.team_by_id(call.params["teamId"], view.t)
-    if found is None:
-        raise not_found(f"Team with ID {call.params['teamId']} was not found.")
-    return found
+    raw = call.params["teamId"]
+    return common.existing(view.org.teams.team_by_id(raw, view.t), "Team", raw)
 
 
 def _channel(view: SessionView, team: Team, raw: str) -> Channel:
@@ -173,7 +171,7 @@ def _channel(view: SessionView, team: Team, raw: str) -> Channel:
 
 def _channels(view: SessionView, team: Team, call: Call, name: str | None = "channelId") -> list[Channel]:
     """The channel named by the ``name`` query parameter, or every channel (``name`` None: no filter)."""
-    raw = arg(call, name) if name else None
+    raw = common.arg(call, name) if name else None
     if raw:
         return [_channel(view, team, raw)]
     return [c for c in view.org.teams.channels(team.index) if view.t is not None and c.created_us <= view.t]
@@ -193,7 +191,8 @@ def _post(view: SessionView, team: Team, raw: str) -> Post:
     if found is not None:
         ch, slot = found
         window = tm.window(ch, view.t, view.show_deleted)
-        if ch.created_us <= (view.t or 0) and slot < window.created and (view.show_deleted or not window.is_deleted(slot)):
+        if (ch.created_us <= (view.t or 0) and slot < window.created
+                and (view.show_deleted or not window.is_deleted(slot))):
             return tm.post(ch, slot, window)
     raise not_found(f"Post with ID {raw} was not found.")
 
@@ -212,51 +211,51 @@ def _file(view: SessionView, team: Team, raw: str, channel: Channel | None) -> t
 
 
 def teams(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vet")
+    view = common.session_view(app, call, "Vet")
     tm = view.org.teams
-    offset, limit = paging(call)
-    pattern = arg(call, "displayName")
+    offset, limit = common.paging(call)
+    pattern = common.arg(call, "displayName")
     chosen = [t for t in map(tm.team, range(tm.team_count(view.t))) if _contains(pattern, t.display_name)]
     results = [team_json(call, tm, t) for t in chosen[offset : offset + limit]]
-    return list_page(app, call, path(call, TEAMS), results, offset=offset, limit=limit, total=len(chosen))
+    return common.list_page(app, call, common.path(call, TEAMS), results, offset=offset, limit=limit, total=len(chosen))
 
 
 def team(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vet")
-    return respond(team_json(call, view.org.teams, _team(view, call)))
+    view = common.session_view(app, call, "Vet")
+    return common.respond(team_json(call, view.org.teams, _team(view, call)))
 
 
 def channels(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vet")
+    view = common.session_view(app, call, "Vet")
     found = _team(view, call)
-    offset, limit = paging(call)
-    pattern = arg(call, "displayName")
+    offset, limit = common.paging(call)
+    pattern = common.arg(call, "displayName")
     chosen = [c for c in _channels(view, found, call, None) if _contains(pattern, c.display_name)]
     results = [channel_json(call, found, c, preview=call.version >= 7) for c in chosen[offset : offset + limit]]
-    return list_page(app, call, path(call, TEAM + "/channels", teamId=found.id), results, offset=offset, limit=limit,
-                     total=len(chosen))
+    return common.list_page(app, call, common.path(call, TEAM + "/channels", teamId=found.id), results, offset=offset,
+                            limit=limit, total=len(chosen))
 
 
 def channel(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vet")
+    view = common.session_view(app, call, "Vet")
     found = _team(view, call)
-    return respond(channel_json(call, found, _channel(view, found, call.params["channelId"]), preview=False))
+    return common.respond(channel_json(call, found, _channel(view, found, call.params["channelId"]), preview=False))
 
 
 def children(app: SimulatorApp, call: Call) -> Response:
     """v7+: the Posts, Files and Tabs nodes of a channel (PageOfRESTTeamsNode)."""
-    view = session_view(app, call, "Vet")
+    view = common.session_view(app, call, "Vet")
     found = _team(view, call)
     ch = _channel(view, found, call.params["channelId"])
-    offset, limit = paging(call)
+    offset, limit = common.paging(call)
     ids = {"teamId": found.id, "channelId": ch.id}
-    targets = {"Posts": href(call, path(call, TEAM + "/posts", **ids) + f"?channelId={ch.id}"),
-               "Files": href(call, path(call, TEAM + "/files", **ids) + f"?channelId={ch.id}"),
-               "Tabs": link(call, CHANNEL + "/tabs", **ids)}
+    targets = {"Posts": common.href(call, common.path(call, TEAM + "/posts", **ids) + f"?channelId={ch.id}"),
+               "Files": common.href(call, common.path(call, TEAM + "/files", **ids) + f"?channelId={ch.id}"),
+               "Tabs": common.link(call, CHANNEL + "/tabs", **ids)}
     nodes = [{**({"teamId": found.id, "channelId": ch.id} if call.version >= 8 else {}), "displayName": kind,
               "type": kind, "_links": {"self": href}} for kind, href in targets.items()]
-    return list_page(app, call, path(call, CHANNEL + "/children", **ids), nodes[offset : offset + limit],
-                     offset=offset, limit=limit, total=len(nodes))
+    return common.list_page(app, call, common.path(call, CHANNEL + "/children", **ids), nodes[offset : offset + limit],
+                            offset=offset, limit=limit, total=len(nodes))
 
 
 # --- posts ----------------------------------------------------------------------------------------------
@@ -268,18 +267,19 @@ def _post_parts(tm: Teams, view: SessionView, chs: list[Channel], starters_only:
         window = tm.window(ch, view.t, view.show_deleted)
         count, step = tm.starters(ch, window) if starters_only else (len(window), 0)
         if step:
-            parts.append((count, lambda off, lim, c=ch, w=window, s=step: [tm.post(c, k * s, w) for k in range(off, off + lim)]))
+            parts.append((count, lambda off, lim, c=ch, w=window, s=step: [tm.post(c, k * s, w)
+                                                                          for k in range(off, off + lim)]))
         else:
             parts.append((count, lambda off, lim, c=ch, w=window: [tm.post(c, s, w) for s in w.slots(off, lim)]))
     return parts
 
 
 def posts(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vet")
+    view = common.session_view(app, call, "Vet")
     tm, found = view.org.teams, _team(view, call)
     chs = _channels(view, found, call)
-    offset, limit = paging(call)
-    raw = arg(call, "parentId")
+    offset, limit = common.paging(call)
+    raw = common.arg(call, "parentId")
     if raw in (None, ""):
         parts = _post_parts(tm, view, chs, starters_only=False)
     elif raw.strip() == "-1":
@@ -293,91 +293,90 @@ def posts(app: SimulatorApp, call: Call) -> Response:
         window = tm.window(parent.channel, view.t, view.show_deleted)
         replies = tm.replies(parent.channel, parent.slot, window) if parent.parent_id is None else []
         parts = [(len(replies), lambda off, lim: [tm.post(parent.channel, s, window) for s in replies[off:off + lim]])]
-    page_posts, total = concat(parts, offset, limit)
+    page_posts, total = common.concat(parts, offset, limit)
     results = [post_json(call, found, p) for p in page_posts]
-    return list_page(app, call, path(call, TEAM + "/posts", teamId=found.id), results, offset=offset, limit=limit,
-                     total=total, scanned=total if raw in (None, "") else 0)
+    return common.list_page(app, call, common.path(call, TEAM + "/posts", teamId=found.id), results, offset=offset,
+                            limit=limit, total=total, scanned=total if raw in (None, "") else 0)
 
 
 def post(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vet")
+    view = common.session_view(app, call, "Vet")
     found = _team(view, call)
-    return respond(post_json(call, found, _post(view, found, call.params["postId"])))
+    return common.respond(post_json(call, found, _post(view, found, call.params["postId"])))
 
 
 # --- files and tabs -------------------------------------------------------------------------------------
 
 
 def files(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vet")
+    view = common.session_view(app, call, "Vet")
     tm, found = view.org.teams, _team(view, call)
     chs = _channels(view, found, call)
-    offset, limit = paging(call)
-    folders_only = call.version >= 7 and bool_arg(call, "foldersOnly")
-    parent = parent_arg(call)
+    offset, limit = common.paging(call)
+    folders_only = call.version >= 7 and common.bool_arg(call, "foldersOnly")
+    parent = common.parent_arg(call)
     plan: list[tuple[Channel, list[int], list[int]]]
-    if parent == ROOT:  # "all root folders of team channels": each channel's own folder
+    if parent == common.ROOT:  # "all root folders of team channels": each channel's own folder
         plan = [(ch, [0], []) for ch in chs]
-    elif parent == ALL:
+    elif parent == common.ALL:
         plan = [(ch, [0, *folders_under(ch.files, view, None)], [] if folders_only else list(range(ch.files.folders)))
                 for ch in chs]
     else:
-        ch, k, slot = _file(view, found, parent, chs[0] if arg(call, "channelId") else None)
+        ch, k, slot = _file(view, found, parent, chs[0] if common.arg(call, "channelId") else None)
         if slot is not None:
             raise not_found(f"Folder with ID {parent} was not found.")
         plan = [(ch, folders_under(ch.files, view, k), [] if folders_only else [k])]
     entries, total = page_entries([(ch.files, ks, docs) for ch, ks, docs in plan], view, offset, limit)
     by_tree = {id(ch.files): ch for ch, _, _ in plan}
     results = [file_json(call, tm, view, found, by_tree[id(tree)], k, slot) for tree, k, slot in entries]
-    return list_page(app, call, path(call, TEAM + "/files", teamId=found.id), results, offset=offset, limit=limit,
-                     total=total, scanned=total if parent == ALL else 0)
+    return common.list_page(app, call, common.path(call, TEAM + "/files", teamId=found.id), results, offset=offset,
+                            limit=limit, total=total, scanned=total if parent == common.ALL else 0)
 
 
 def _file_target(view: SessionView, call: Call) -> tuple[Team, Channel, int, int | None]:
     found = _team(view, call)
-    scoped = call.params.get("channelId") or arg(call, "channelId")
+    scoped = call.params.get("channelId") or common.arg(call, "channelId")
     ch = _channel(view, found, scoped) if scoped else None
     chan, k, slot = _file(view, found, call.params["fileId"], ch)
     return found, chan, k, slot
 
 
 def file(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vet")
+    view = common.session_view(app, call, "Vet")
     found, ch, k, slot = _file_target(view, call)
-    return respond(file_json(call, view.org.teams, view, found, ch, k, slot))
+    return common.respond(file_json(call, view.org.teams, view, found, ch, k, slot))
 
 
 def file_versions(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vet")
+    view = common.session_view(app, call, "Vet")
     found, ch, k, slot = _file_target(view, call)
-    offset, limit = paging(call)
+    offset, limit = common.paging(call)
     numbers: list[int] = []
     if slot is not None:
         assert view.t is not None
         numbers = previous_versions(view, ch.files.doc(k, slot, view.t))
     results = [file_json(call, view.org.teams, view, found, ch, k, slot, n) for n in numbers[offset : offset + limit]]
-    return list_page(app, call, call.request.path, results, offset=offset, limit=limit, total=len(numbers))
+    return common.list_page(app, call, call.request.path, results, offset=offset, limit=limit, total=len(numbers))
 
 
 def tabs(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vet")
+    view = common.session_view(app, call, "Vet")
     found = _team(view, call)
     ch = _channel(view, found, call.params["channelId"])
-    offset, limit = paging(call)
+    offset, limit = common.paging(call)
     every = view.org.teams.tabs(ch)
-    return list_page(app, call, path(call, CHANNEL + "/tabs", teamId=found.id, channelId=ch.id),
-                     [tab_json(call, found, t) for t in every[offset : offset + limit]], offset=offset, limit=limit,
-                     total=len(every))
+    return common.list_page(app, call, common.path(call, CHANNEL + "/tabs", teamId=found.id, channelId=ch.id),
+                            [tab_json(call, found,
+                                      t) for t in every[offset : offset + limit]], offset=offset, limit=limit,
+                            total=len(every))
 
 
 def tab(app: SimulatorApp, call: Call) -> Response:
-    view = session_view(app, call, "Vet")
+    view = common.session_view(app, call, "Vet")
     found = _team(view, call)
     ch = _channel(view, found, call.params["channelId"])
-    one = view.org.teams.tab_by_id(ch, call.params["tabId"])
-    if one is None:
-        raise not_found(f"Tab with ID {call.params['tabId']} was not found.")
-    return respond(tab_json(call, found, one))
+    one = common.existing(view.org.teams.tab_by_id(ch, call.params["tabId"]), "Tab", call.params["tabId"])
+    return common.respond(tab_json(call, found, one))
 
 
 # --- search ---------------------------------------------------------------------------------------------
@@ -417,22 +416,22 @@ def _entity_json(call: Call, view: SessionView, entity: tuple[str, Team, Any]) -
 
 
 def _search(app: SimulatorApp, call: Call, scope: str) -> Response:
-    view = session_view(app, call, "Vet")
-    options = body(call)
-    query = str(body_field(options, "query") or "")
+    view = common.session_view(app, call, "Vet")
+    options = common.body(call)
+    query = str(common.body_field(options, "query") or "")
     if scope in ("organization", "team", "channel"):
         # Reference: RESTTeamsSearchOptions -- ``type`` and ``query`` are both required.
-        raw_type = body_field(options, "type")
+        raw_type = common.body_field(options, "type")
         kind = next((t for t in SEARCH_TYPES if isinstance(raw_type, str) and t.lower() == raw_type.lower()), None)
-        if kind is None or body_field(options, "query") is None:
+        if kind is None or common.body_field(options, "query") is None:
             raise bad_request("Search options need a type (Tabs, Files or Posts) and a query.")
     else:
         kind = {"files": "Files", "posts": "Posts", "tabs": "Tabs"}[scope]
     tm = view.org.teams
-    offset, limit = paging(call)
+    offset, limit = common.paging(call)
     if scope == "organization":
         plan = [(t, _channels(view, t, call, None)) for t in map(tm.team, range(tm.team_count(view.t)))]
-        page_path = path(call, "organization/searchTeams")
+        page_path = common.path(call, "organization/searchTeams")
     else:
         found = _team(view, call)
         if "channelId" in call.params:
@@ -442,37 +441,30 @@ def _search(app: SimulatorApp, call: Call, scope: str) -> Response:
         plan = [(found, chs)]
         page_path = call.request.path
     key = (view.session_id, page_path.split("/", 2)[2].lower(), query, kind, tuple(c.id for _, cs in plan for c in cs))
-    set_id, result = app.state.contents.searches.open(
-        key, arg(call, "setId"), lambda: (e for t, cs in plan for e in _entities(view, t, cs, kind, query)))
-    found_entities, more, total = result.page(offset, limit)
-    results = [_entity_json(call, view, e) for e in found_entities]
-    return search_page(app, call, page_path, results, offset=offset, limit=limit, more=more, total=total,
-                       set_id=set_id)
+    return common.search_page(app, call, page_path, key,
+                              lambda: (e for t, cs in plan for e in _entities(view, t, cs, kind, query)),
+                              lambda hit: _entity_json(call, view, hit), offset=offset, limit=limit)
 
 
-def _searcher(scope: str) -> Handler:
-    return lambda app, call: _search(app, call, scope)
-
-
-ROUTES: list[BrowseRoute] = [
-    *routes("GET", TEAMS, teams, first=5),
-    *routes("GET", TEAM, team, first=5),
-    *routes("GET", TEAM + "/channels", channels, first=5),
-    *routes("GET", CHANNEL, channel, first=5),
-    *routes("GET", CHANNEL + "/children", children, first=7),
-    *routes("GET", TEAM + "/posts", posts, first=5),
-    *routes("GET", TEAM + "/posts/{postId}", post, first=5),
-    *routes("GET", TEAM + "/files", files, first=5),
-    *routes("GET", TEAM + "/files/{fileId}", file, first=5, last=7),
-    *routes("GET", TEAM + "/files/{fileId}/versions", file_versions, first=7, last=7),
-    *routes("GET", CHANNEL + "/files/{fileId}", file, first=8),
-    *routes("GET", CHANNEL + "/files/{fileId}/versions", file_versions, first=8),
-    *routes("GET", CHANNEL + "/tabs", tabs, first=5),
-    *routes("GET", CHANNEL + "/tabs/{tabId}", tab, first=5),
-    *routes("POST", "organization/searchTeams", _searcher("organization"), first=6),
-    *routes("POST", TEAM + "/search", _searcher("team"), first=6),
-    *routes("POST", CHANNEL + "/search", _searcher("channel"), first=6),
-    *routes("POST", TEAM + "/files/search", _searcher("files"), first=6),
-    *routes("POST", TEAM + "/posts/search", _searcher("posts"), first=6),
-    *routes("POST", CHANNEL + "/tabs/search", _searcher("tabs"), first=6),
+ROUTES: list[common.BrowseRoute] = [
+    *common.routes("GET", TEAMS, teams, first=5),
+    *common.routes("GET", TEAM, team, first=5),
+    *common.routes("GET", TEAM + "/channels", channels, first=5),
+    *common.routes("GET", CHANNEL, channel, first=5),
+    *common.routes("GET", CHANNEL + "/children", children, first=7),
+    *common.routes("GET", TEAM + "/posts", posts, first=5),
+    *common.routes("GET", TEAM + "/posts/{postId}", post, first=5),
+    *common.routes("GET", TEAM + "/files", files, first=5),
+    *common.routes("GET", TEAM + "/files/{fileId}", file, first=5, last=7),
+    *common.routes("GET", TEAM + "/files/{fileId}/versions", file_versions, first=7, last=7),
+    *common.routes("GET", CHANNEL + "/files/{fileId}", file, first=8),
+    *common.routes("GET", CHANNEL + "/files/{fileId}/versions", file_versions, first=8),
+    *common.routes("GET", CHANNEL + "/tabs", tabs, first=5),
+    *common.routes("GET", CHANNEL + "/tabs/{tabId}", tab, first=5),
+    *common.routes("POST", "organization/searchTeams", common.scoped(_search, "organization"), first=6),
+    *common.routes("POST", TEAM + "/search", common.scoped(_search, "team"), first=6),
+    *common.routes("POST", CHANNEL + "/search", common.scoped(_search, "channel"), first=6),
+    *common.routes("POST", TEAM + "/files/search", common.scoped(_search, "files"), first=6),
+    *common.routes("POST", TEAM + "/posts/search", common.scoped(_search, "posts"), first=6),
+    *common.routes("POST", CHANNEL + "/tabs/search", common.scoped(_search, "tabs"), first=6),
 ]

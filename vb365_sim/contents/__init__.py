@@ -22,8 +22,9 @@ from vb365_sim.contents.search import SearchCache
 from vb365_sim.contents.sharepoint import SharePoint
 from vb365_sim.contents.sizes import ContentSize, content_size
 from vb365_sim.contents.teams import Teams
+from vb365_sim.contents.timeline import DAY_US
+from vb365_sim.contents.workload import Tenant
 
-DAY_US = 86_400 * 1_000_000
 # Content predates the first backup: the tenant was in use for two years before VB365 was installed.
 HISTORY_BEFORE_FIRST_BACKUP_US = 730 * DAY_US
 
@@ -33,15 +34,12 @@ class OrgContents:
                  last_backup_us: int, size: ContentSize) -> None:
         salt = hashlib.blake2b(struct.pack("<q", seed) + org_id.encode(), digest_size=32, person=b"contents").digest()
         self.codec = IdCodec(seed, org_id)
-        origin = first_backup_us - HISTORY_BEFORE_FIRST_BACKUP_US
-        self.exchange = Exchange(org_name=org_name, codec=self.codec, size=size, salt=salt + b"x", origin_us=origin,
-                                 end_us=last_backup_us)
-        self.onedrive = OneDrive(exchange=self.exchange, office_name=office_name, codec=self.codec, size=size,
-                                 salt=salt + b"o", end_us=last_backup_us)
-        self.sharepoint = SharePoint(office_name=office_name, codec=self.codec, size=size, salt=salt + b"s",
-                                     origin_us=origin, end_us=last_backup_us)
-        self.teams = Teams(org_name=org_name, office_name=office_name, codec=self.codec, size=size,
-                           salt=salt + b"t", origin_us=origin, end_us=last_backup_us)
+        tenant = Tenant(org_name=org_name, office_name=office_name, codec=self.codec, size=size,
+                        origin_us=first_backup_us - HISTORY_BEFORE_FIRST_BACKUP_US, end_us=last_backup_us)
+        self.exchange = Exchange(tenant, salt + b"x")
+        self.onedrive = OneDrive(tenant, salt + b"o", self.exchange)
+        self.sharepoint = SharePoint(tenant, salt + b"s")
+        self.teams = Teams(tenant, salt + b"t")
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,32 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from vb365_sim.contents.ids import IdCodec, Kind, Position
-from vb365_sim.contents.sizes import ContentSize
-from vb365_sim.contents.timeline import Timeline, Window
+from vb365_sim.contents.ids import Kind, Position
+from vb365_sim.contents.timeline import DAY_US, US, Timeline, Window
 from vb365_sim.contents.words import (
-    COMPANIES, CUSTOM_FOLDERS, DOC_WORDS, EXTENSIONS, FIRST, JOBS, LAST, MEETINGS, PREFIXES, PROJECTS, RECURRENCE,
-    ROOMS, SHARED, TASKS, TOPICS, long_tail, person, pick, rnd, unit,
+    COMPANIES,
+    CUSTOM_FOLDERS,
+    DOC_WORDS,
+    EXTENSIONS,
+    FIRST,
+    JOBS,
+    LAST,
+    MEETINGS,
+    PREFIXES,
+    PROJECTS,
+    RECURRENCE,
+    ROOMS,
+    SHARED,
+    TASKS,
+    TOPICS,
+    long_tail,
+    person,
+    pick,
+    rnd,
+    unit,
 )
+from vb365_sim.contents.workload import Tenant, Workload
 
-US = 1_000_000
-DAY_US = 86_400 * US
 FOLDER_ID_LENGTH = 120
 ITEM_ID_LENGTH = 152
 
@@ -49,7 +65,8 @@ _WELL_KNOWN: tuple[tuple[str, str, str, str, float, tuple[tuple[str, str], ...]]
     ("TeamsMessagesData", "None", "TeamsMessagesData", "message", 0.1, ()),
 )
 _ARCHIVE = ("Inbox", "Sent Items", "Deleted Items", "Archive", "Recoverable Items")
-_PUBLIC = (("Announcements", ()), ("Projects", ("Falcon", "Atlas", "Orion")), ("Help Desk", ()), ("Events", ()))
+_PUBLIC: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Announcements", ()), ("Projects", ("Falcon", "Atlas", "Orion")), ("Help Desk", ()), ("Events", ()))
 _CLASSES = {"message": "IPM.Note", "appointment": "IPM.Appointment", "contact": "IPM.Contact", "task": "IPM.Task",
             "note": "IPM.StickyNote", "journal": "IPM.Activity", "post": "IPM.Post"}
 
@@ -95,16 +112,11 @@ class MailItem:
         return " ".join(str(self.fields.get(k, "")) for k in ("subject", "name", "fullName", "from", "to", "organizer"))
 
 
-class Exchange:
-    def __init__(self, *, org_name: str, codec: IdCodec, size: ContentSize, salt: bytes, origin_us: int,
-                 end_us: int) -> None:
-        self.org_name = org_name
-        self.codec = codec
-        self.size = size
-        self.salt = salt
-        self.origin_us = origin_us
-        self.end_us = end_us
-        self.users = Timeline.spread(size.user_mailboxes, origin_us, end_us - 7 * DAY_US, salt + b"users")
+class Exchange(Workload):
+    def __init__(self, tenant: Tenant, salt: bytes) -> None:
+        super().__init__(tenant, salt)
+        size = tenant.size
+        self.users = self.spread(size.user_mailboxes, quiet_days=7, tag=b"users")
         self.archives = -(-size.user_mailboxes // size.archive_every)
         self.slots = size.user_mailboxes + size.shared_mailboxes + self.archives + 1
         self.folders = lru_cache(maxsize=512)(self._folders)
@@ -171,6 +183,7 @@ class Exchange:
         median = self.size.folder_items_median * (0.3 if box.is_archive else 1.0)
         specs: list[tuple[int | None, str, str, str, str, float]] = []  # parent, name, type, category, kind, scale
         fixed = 0  # folders below this index are the mailbox's own; user-made ones come later
+        parent: int | None
         if box.is_public:
             for name, children in _PUBLIC:
                 parent = len(specs)
@@ -181,10 +194,10 @@ class Exchange:
                 specs.append((None, name, "None", {"Inbox": "Inbox", "Sent Items": "Sent",
                                                    "Deleted Items": "Deleted"}.get(name, "None"), "message", 1.0))
         else:
-            for name, ftype, category, kind, scale, children in _WELL_KNOWN:
+            for name, ftype, category, kind, scale, subfolders in _WELL_KNOWN:
                 parent = len(specs)
                 specs.append((None, name, ftype, category, kind, scale))
-                specs.extend((parent, child, "None", cat, "message", 0.01) for child, cat in children)
+                specs.extend((parent, child, "None", cat, "message", 0.01) for child, cat in subfolders)
             depth = {0: 1}
             fixed = len(specs)
             for j in range(b[0] % (self.size.custom_folders_max + 1)):
@@ -273,7 +286,8 @@ class Exchange:
     def _message(self, box: Mailbox, folder: MailFolder, b: bytes, created: int) -> dict[str, Any]:
         owner = f"{box.name} <{box.email}>"
         outgoing = folder.category in ("Sent", "Drafts", "Outbox")
-        sender = owner if outgoing else (self._address(b, 0) if b[2] % 4 else f"no-reply@{pick(COMPANIES, b[3]).lower().replace(' ', '')}.com")
+        no_reply = f"no-reply@{pick(COMPANIES, b[3]).lower().replace(' ', '')}.com"
+        sender = owner if outgoing else (self._address(b, 0) if b[2] % 4 else no_reply)
         to = self._address(b, 4) if outgoing else owner
         attachments = []
         if b[6] % 12 == 0:

@@ -73,7 +73,7 @@ class Kind:
 
 def _pack_position(p: Position) -> int:
     value = 0
-    for width, field in zip(_WIDTHS, (p.kind, p.a, p.b, p.c, p.d)):
+    for width, field in zip(_WIDTHS, (p.kind, p.a, p.b, p.c, p.d), strict=True):
         if not 0 <= field < (1 << width):
             raise ValueError(f"id field {field} does not fit in {width} bits")
         value = (value << width) | field

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from vb365_sim.contents.exchange import Exchange
-from vb365_sim.contents.ids import IdCodec, Kind, Position
-from vb365_sim.contents.sizes import ContentSize
+from vb365_sim.contents.ids import Kind, Position
 from vb365_sim.contents.tree import DocTree
 from vb365_sim.contents.words import long_tail, rnd, unit
+from vb365_sim.contents.workload import Tenant, Workload
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,19 +22,16 @@ class Drive:
     created_us: int
 
 
-class OneDrive:
-    def __init__(self, *, exchange: Exchange, office_name: str, codec: IdCodec, size: ContentSize, salt: bytes,
-                 end_us: int) -> None:
+class OneDrive(Workload):
+    """One drive per user of ``exchange`` (a drive is created with its user)."""
+
+    def __init__(self, tenant: Tenant, salt: bytes, exchange: Exchange) -> None:
+        super().__init__(tenant, salt)
         self.exchange = exchange
-        self.office_name = office_name
-        self.codec = codec
-        self.size = size
-        self.salt = salt
-        self.end_us = end_us
         self.tree = lru_cache(maxsize=512)(self._tree)
 
     def drive_count(self, t: int | None) -> int:
-        return 0 if t is None else self.exchange.users.created_by(t)
+        return self.exchange.users.created_by(t)
 
     def drive(self, slot: int) -> Drive:
         box = self.exchange.mailbox(slot)

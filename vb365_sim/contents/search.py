@@ -70,7 +70,8 @@ class SearchCache:
         self._max = max_sets
         self._lock = threading.Lock()
 
-    def open(self, key: tuple[Any, ...], set_id: str | None, start: Callable[[], Iterator[Any]]) -> tuple[str, ResultSet]:
+    def open(self, key: tuple[Any, ...], set_id: str | None,
+             start: Callable[[], Iterator[Any]]) -> tuple[str, ResultSet]:
         with self._lock:
             wanted = (set_id or "").strip().lower()
             found = self._sets.get(wanted)

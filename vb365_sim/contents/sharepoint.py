@@ -10,15 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from vb365_sim.contents.ids import IdCodec, Kind, Position
-from vb365_sim.contents.sizes import ContentSize
-from vb365_sim.contents.timeline import Timeline
+from vb365_sim.contents.ids import Kind, Position
+from vb365_sim.contents.timeline import DAY_US
 from vb365_sim.contents.tree import DocTree
 from vb365_sim.contents.words import (
-    CUSTOM_FOLDERS, DOC_WORDS, EXTENSIONS, ITEM_TITLES, LIBRARIES, LISTS, PROJECTS, SITE_NAMES, long_tail, pick, rnd, unit,
+    CUSTOM_FOLDERS,
+    DOC_WORDS,
+    EXTENSIONS,
+    ITEM_TITLES,
+    LIBRARIES,
+    LISTS,
+    PROJECTS,
+    SITE_NAMES,
+    long_tail,
+    pick,
+    rnd,
+    unit,
 )
+from vb365_sim.contents.workload import Tenant, Workload
 
-DAY_US = 86_400 * 1_000_000
 _FOLDER_BITS = 12  # a container's folder index shares the id field with the container index
 
 
@@ -47,21 +57,16 @@ class Container:
     tree: DocTree
 
 
-class SharePoint:
-    def __init__(self, *, office_name: str, codec: IdCodec, size: ContentSize, salt: bytes, origin_us: int,
-                 end_us: int) -> None:
-        self.office_name = office_name
-        self.codec = codec
-        self.size = size
-        self.salt = salt
-        self.end_us = end_us
-        self.tops = Timeline.spread(size.top_sites, origin_us, end_us - 30 * DAY_US, salt + b"sites")
+class SharePoint(Workload):
+    def __init__(self, tenant: Tenant, salt: bytes) -> None:
+        super().__init__(tenant, salt)
+        self.tops = self.spread(tenant.size.top_sites, quiet_days=30, tag=b"sites")
         self.containers = lru_cache(maxsize=512)(self._containers)
 
     # --- sites ---
 
     def top_count(self, t: int | None) -> int:
-        return 0 if t is None else self.tops.created_by(t)
+        return self.tops.created_by(t)
 
     def subsite_count(self, top: int) -> int:
         return rnd(self.salt, 1, top)[0] % (self.size.subsites_max + 1)
@@ -120,7 +125,8 @@ class SharePoint:
         return tuple(out)
 
     def container_by_id(self, site: Site, container_id: str, *, is_list: bool | None) -> Container | None:
-        kinds = (Kind.SP_LIST,) if is_list else (Kind.SP_LIBRARY,) if is_list is False else (Kind.SP_LIST, Kind.SP_LIBRARY)
+        kinds = ((Kind.SP_LIST,) if is_list else (Kind.SP_LIBRARY,) if is_list is False
+                 else (Kind.SP_LIST, Kind.SP_LIBRARY))
         for kind in kinds:
             p = self.codec.from_uuid(container_id, kind)
             if p is not None and (p.a, p.b) == (site.top, site.sub):

@@ -15,15 +15,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from vb365_sim.contents.ids import IdCodec, Kind, Position
-from vb365_sim.contents.sizes import ContentSize
-from vb365_sim.contents.timeline import Timeline, Window
+from vb365_sim.contents.ids import Kind, Position
+from vb365_sim.contents.timeline import DAY_US, Timeline, Window
 from vb365_sim.contents.tree import DocTree
 from vb365_sim.contents.words import (
-    CHANNELS, POSTS, REPLIES, TABS, TEAM_NAMES, long_tail, person, pick, rnd, unit,
+    CHANNELS,
+    POSTS,
+    REPLIES,
+    TABS,
+    TEAM_NAMES,
+    long_tail,
+    person,
+    pick,
+    rnd,
+    unit,
 )
+from vb365_sim.contents.workload import Tenant, Workload
 
-DAY_US = 86_400 * 1_000_000
 _MAX_CHANNELS = 64
 
 
@@ -79,27 +87,21 @@ class Tab:
     content_url: str
 
 
-class Teams:
-    def __init__(self, *, org_name: str, office_name: str, codec: IdCodec, size: ContentSize, salt: bytes,
-                 origin_us: int, end_us: int) -> None:
-        self.org_name = org_name
-        self.office_name = office_name
-        self.codec = codec
-        self.size = size
-        self.salt = salt
-        self.origin_us = origin_us
-        self.end_us = end_us
-        self.line = Timeline.spread(size.teams, origin_us, end_us - 30 * DAY_US, salt + b"teams")
+class Teams(Workload):
+    def __init__(self, tenant: Tenant, salt: bytes) -> None:
+        super().__init__(tenant, salt)
+        self.line = self.spread(tenant.size.teams, quiet_days=30, tag=b"teams")
         self.channels = lru_cache(maxsize=512)(self._channels)
 
     # --- teams ---
 
     def team_count(self, t: int | None) -> int:
-        return 0 if t is None else self.line.created_by(t)
+        return self.line.created_by(t)
 
     def team(self, index: int) -> Team:
         b = rnd(self.salt, 1, index)
-        name = TEAM_NAMES[index % len(TEAM_NAMES)] + ("" if index < len(TEAM_NAMES) else f" {index // len(TEAM_NAMES) + 1}")
+        round_number = index // len(TEAM_NAMES) + 1
+        name = TEAM_NAMES[index % len(TEAM_NAMES)] + ("" if round_number == 1 else f" {round_number}")
         alias = name.replace(" ", "").replace(".", "")
         return Team(index, self.codec.uuid(Position(Kind.TEAM, index)), name, f"Everything about {name}.", alias,
                     f"{alias}@{self.org_name}", pick(("Public", "Public", "Private", "HiddenMembership"), b[0]),
@@ -218,7 +220,8 @@ class Teams:
     # --- files and tabs ---
 
     def file_id(self, channel: Channel, k: int, slot: int | None = None) -> str:
-        return self.codec.uuid(Position(Kind.TEAMS_FILE, channel.team, channel.index, k, 0 if slot is None else slot + 1))
+        return self.codec.uuid(Position(Kind.TEAMS_FILE, channel.team, channel.index, k,
+                                        0 if slot is None else slot + 1))
 
     def locate_file(self, team: Team, file_id: str) -> tuple[Channel, int, int | None] | None:
         p = self.codec.from_uuid(file_id, Kind.TEAMS_FILE)

@@ -18,6 +18,9 @@ import hashlib
 import struct
 from dataclasses import dataclass
 
+US = 1_000_000
+DAY_US = 86_400 * US
+
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
@@ -52,9 +55,10 @@ class Timeline:
         """When slot ``i`` is deleted, or None if it never is."""
         return self.created(i) + self.delete_lag_us if self.deletable(i) else None
 
-    def created_by(self, t: int) -> int:
-        """How many slots exist (deleted or not) at ``t``: the prefix ``[0, n)``."""
-        if t < self.start_us:
+    def created_by(self, t: int | None) -> int:
+        """How many slots exist (deleted or not) at ``t``: the prefix ``[0, n)``; none at ``t`` None (a
+        session with no backup data)."""
+        if t is None or t < self.start_us:
             return 0
         q = (t - self.start_us) // self.step_us
         if q >= self.count:

@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from vb365_sim.contents.timeline import Timeline, Window, version_time, versions_at
+from vb365_sim.contents.timeline import DAY_US, Timeline, Window, version_time, versions_at
 from vb365_sim.contents.words import BIG_EXTENSIONS, DOC_WORDS, DRIVE_FOLDERS, EXTENSIONS, pick, rnd, unit
 
 MAX_DEPTH = 8
-DAY_US = 86_400 * 1_000_000
 GIB = 1 << 30
 
 
@@ -162,35 +161,5 @@ class DocTree:
         b = rnd(self.salt, 2, doc.folder, doc.slot)
         return version_time(doc.created_us, 1 + (b[9] % 8 if b[10] < 128 else 0), self.end_us, n)
 
-    # --- walking the whole tree ---
-
-    def all_docs(self, t: int | None, show_deleted: bool, folders: Iterator[int] | None = None) -> Iterator[tuple[int, int]]:
-        """(folder, slot) of every document visible at ``t``, folder by folder."""
-        for k in folders if folders is not None else range(self.folders):
-            if not self.folder_exists(k, t):
-                continue
-            window = self.window(k, t, show_deleted)
-            for slot in window.slots(0, len(window)):
-                yield k, slot
-
     def count_docs(self, t: int | None, show_deleted: bool, folders: list[int]) -> list[int]:
         return [len(self.window(k, t, show_deleted)) if self.folder_exists(k, t) else 0 for k in folders]
-
-    def page_docs(self, t: int | None, show_deleted: bool, folders: list[int], offset: int,
-                  limit: int) -> tuple[list[tuple[int, int]], int]:
-        """A page of the documents of ``folders`` (concatenated in that order) and their total: O(folders + limit)."""
-        counts = self.count_docs(t, show_deleted, folders)
-        total = sum(counts)
-        out: list[tuple[int, int]] = []
-        skip = offset
-        for k, n in zip(folders, counts):
-            if len(out) >= limit:
-                break
-            if skip >= n:
-                skip -= n
-                continue
-            window = self.window(k, t, show_deleted)
-            for slot in window.slots(skip, limit - len(out)):
-                out.append((k, slot))
-            skip = 0
-        return out, total

@@ -35,7 +35,7 @@ VERIFICATION_URL = "https://microsoft.com/devicelogin"
 
 
 def desk(app: SimulatorApp) -> RestoreDesk:
-    return app.restores  # type: ignore[no-any-return]
+    return app.restores
 
 
 def view_of(app: SimulatorApp, call: Call, session_type: str) -> SessionView:
@@ -87,6 +87,12 @@ def ids_of(data: Data, name: str, *, required: bool = True) -> list[str]:
             raise bad_request(f"Every object of {name} needs an id.")
         out.append(str(raw))
     return out
+
+
+def named(action: Action, name: str) -> Action:
+    """``action`` called ``name``: operations are made by factories, and a traceback should say which one ran."""
+    action.__name__ = name
+    return action
 
 
 def post(template: str, action: Action, first: int = 6, last: int = 8) -> BrowseRoute:
@@ -167,7 +173,8 @@ def check_credentials(app: SimulatorApp, call: Call, data: Data) -> str:
 
 
 def device_code(app: SimulatorApp, call: Call) -> Response:
-    """``POST …/organization/restoreDeviceCode`` → ``RESTDeviceCodeResponse`` (S6-S8 RestoreSession_DeviceCodeAction)."""
+    """``POST …/organization/restoreDeviceCode`` → ``RESTDeviceCodeResponse``
+    (S6-S8 RestoreSession_DeviceCodeAction)."""
     rec = app.state.get_session(call.params["restoreSessionId"], call.who)
     session_view(app, call, None)
     code = desk(app).new_device_code(rec.organization_id)
@@ -188,7 +195,7 @@ EXCHANGE_ITEMS, EXCHANGE_FOLDERS, DOCUMENTS, TEAMS = "items", "folders", "docume
 
 def tally(selection: Selection, knobs: Knobs) -> tuple[dict[str, int], list[tuple[Any, str]]]:
     counts = {"Success": 0, "Failed": 0, "Skipped": 0}
-    issues = []
+    issues: list[tuple[Any, str]] = []
     for entry in selection:
         result = knobs.outcome(entry.id)
         counts[result] += 1
@@ -251,8 +258,7 @@ def sender(selector: Selector, scope: str, *, needs_to: bool = True) -> Action:
                               "configured on the Veeam Backup for Microsoft 365 server.")
         return Response(b"", status=204 if call.version >= 8 else 200)
 
-    action.__name__ = f"send_{scope}"
-    return action
+    return named(action, f"send_{scope}")
 
 
 def restore(app: SimulatorApp, call: Call, data: Data, selection: Selection, *, kind: str, title: str,

@@ -98,6 +98,9 @@ class _Sink:
     def flush(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
     def take(self) -> Iterator[bytes]:
         parts, self.parts = self.parts, []
         return iter(parts)
@@ -106,7 +109,7 @@ class _Sink:
 def zip_chunks(blobs: Iterable[Blob]) -> Iterator[bytes]:
     """A stored (uncompressed) ZIP of ``blobs`` written entry by entry; ZIP64 where sizes need it."""
     sink = _Sink()
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:  # type: ignore[arg-type]
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for blob in blobs:
             info = zipfile.ZipInfo(blob.name, ZIP_TIME)
             info.file_size = blob.size

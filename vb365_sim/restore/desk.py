@@ -52,7 +52,7 @@ class Selection:
             total += part.count
 
         def at(i: int) -> Entry:
-            for start, part in zip(reversed(starts), reversed(parts)):
+            for start, part in zip(reversed(starts), reversed(parts), strict=True):
                 if i >= start:
                     return part.at(i - start)
             raise IndexError(i)

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from vb365_sim.contents import SessionView
 from vb365_sim.contents.tree import DocTree
 from vb365_sim.restore import containers
-from vb365_sim.restore.common import Action, Data, Selector, desk, flag
+from vb365_sim.restore.common import Action, Data, Selector, desk, flag, named
 from vb365_sim.restore.desk import Entry, Knobs, Selection
 from vb365_sim.state import bad_request
 
@@ -70,14 +70,14 @@ def save(selection: Selection, knobs: Knobs, *, as_zip: bool, seed: str) -> Resp
     """
     if selection.count == 0:
         raise bad_request("There are no documents to save.")
-    blobs = (containers.plain(f"{e.path}/{e.name}" if e.path else e.name, e.size, f"{seed}/{e.id}") for e in selection)
     if selection.count == 1 and not as_zip:
         entry = selection.at(0)
         return containers.download([containers.plain(entry.name, entry.size, f"{seed}/{entry.id}")], knobs=knobs,
                                    as_zip=False)
-    total = sum(e.size for e in selection)
-    return containers.stream(containers.zip_chunks(blobs), knobs=knobs,
-                             planned=containers.zip_size_estimate(total, selection.count))
+    # Each entry is computed once: the ZIP's planned size needs every size before the first byte, so the
+    # blobs are kept (small records, tens of thousands at most) rather than walking the selection twice.
+    blobs = [containers.plain(f"{e.path}/{e.name}" if e.path else e.name, e.size, f"{seed}/{e.id}") for e in selection]
+    return containers.download(blobs, knobs=knobs, as_zip=True)
 
 
 def saver(selector: Selector, scope: str, seed: str, *, always_zip: bool = False) -> Action:
@@ -87,5 +87,4 @@ def saver(selector: Selector, scope: str, seed: str, *, always_zip: bool = False
         _, _, selection = selector(app, call, data, scope)
         return save(selection, desk(app).knobs, as_zip=always_zip or flag(data, "asZip", True), seed=seed)
 
-    action.__name__ = f"save_{scope}"
-    return action
+    return named(action, f"save_{scope}")

@@ -16,22 +16,7 @@ from vb365_sim.browse.exchange import _folder, _mailbox
 from vb365_sim.contents import SessionView
 from vb365_sim.contents.exchange import ITEM_ID_LENGTH, Mailbox, MailFolder
 from vb365_sim.contents.ids import Kind, Position
-from vb365_sim.restore import containers
-from vb365_sim.restore.common import (
-    EXCHANGE_FOLDERS,
-    EXCHANGE_ITEMS,
-    Action,
-    Data,
-    desk,
-    field,
-    flag,
-    ids_of,
-    post,
-    restore,
-    sender,
-    verbs,
-    view_of,
-)
+from vb365_sim.restore import common, containers
 from vb365_sim.restore.desk import GIB, Entry, Selection
 from vb365_sim.state import SimError, bad_request, not_found
 
@@ -90,12 +75,12 @@ def _mailbox_items(view: SessionView, box: Mailbox) -> Selection:
     return Selection.chain([_folder_items(view, box, f) for f in folders])
 
 
-def _selection(app: SimulatorApp, call: Call, data: Data, scope: str) -> tuple[SessionView, Mailbox, Selection]:
+def _selection(app: SimulatorApp, call: Call, data: common.Data, scope: str) -> tuple[SessionView, Mailbox, Selection]:
     """What a call selects: ``items[]`` or the path's item, folder or mailbox."""
-    view = view_of(app, call, "Vex")
+    view = common.view_of(app, call, "Vex")
     box = _mailbox(view, call)
     if scope == "items":
-        return view, box, _items(view, call, box, ids_of(data, "items"))
+        return view, box, _items(view, call, box, common.ids_of(data, "items"))
     if scope == "item":
         return view, box, _items(view, call, box, [call.params["itemId"]])
     if scope == "folder":
@@ -103,13 +88,13 @@ def _selection(app: SimulatorApp, call: Call, data: Data, scope: str) -> tuple[S
     return view, box, _mailbox_items(view, box)
 
 
-def _target_mailbox(view: SessionView, data: Data) -> str:
+def _target_mailbox(view: SessionView, data: common.Data) -> str:
     """``restoreTo``'s ``mailbox`` (an e-mail address of the organization).
 
     # Reference: BROWSE-RESTORE.md §6.2 -- ``restoreTo`` without ``mailbox`` → 400. Inferred: an address
     # that is no mailbox of the organization is 400 too (a 404 on a session path reads "session ended").
     """
-    target = field(data, "mailbox")
+    target = common.field(data, "mailbox")
     if not target:
         raise bad_request("The target mailbox is not specified.")
     ex = view.org.exchange
@@ -119,34 +104,33 @@ def _target_mailbox(view: SessionView, data: Data) -> str:
     raise bad_request(f"Mailbox '{target}' was not found in the organization.")
 
 
-def _restorer(scope: str, to: bool) -> Action:
-    kind = EXCHANGE_ITEMS if scope in ("items", "item") else EXCHANGE_FOLDERS
+def _restorer(scope: str, to: bool) -> common.Action:
+    kind = common.EXCHANGE_ITEMS if scope in ("items", "item") else common.EXCHANGE_FOLDERS
 
-    def action(app: SimulatorApp, call: Call, data: Data) -> Response:
+    def action(app: SimulatorApp, call: Call, data: common.Data) -> Response:
         view, box, selection = _selection(app, call, data, scope)
         if to:
             # Inferred: VR's defaults (BROWSE-RESTORE.md §2.3) when the body names no folder.
-            target = f"{_target_mailbox(view, data)}/{field(data, 'folder') or 'Restored-items'}"
+            target = f"{_target_mailbox(view, data)}/{common.field(data, 'folder') or 'Restored-items'}"
         else:
             target = f"{box.email} (original location)"
-        return restore(app, call, data, selection, kind=kind, title=f"Exchange restore ({box.name})", target=target)
+        title = f"Exchange restore ({box.name})"
+        return common.restore(app, call, data, selection, kind=kind, title=title, target=target)
 
-    action.__name__ = f"restore_{scope}{'_to' if to else ''}"
-    return action
+    return common.named(action, f"restore_{scope}{'_to' if to else ''}")
 
 
-def _save(scope: str) -> Action:
-    def action(app: SimulatorApp, call: Call, data: Data) -> Response:
+def _save(scope: str) -> common.Action:
+    def action(app: SimulatorApp, call: Call, data: common.Data) -> Response:
         """MSG files: one item as itself; several as a ZIP of MSGs.
 
         # Inferred: BROWSE-RESTORE.md §7 leaves multi-item MSG saves open; a ZIP is what OneDrive does.
         """
         _, _, selection = _selection(app, call, data, scope)
         blobs = [containers.msg(f"{_file_name(e.name)}.msg", e.size, e.id) for e in selection]
-        return containers.download(blobs, knobs=desk(app).knobs, as_zip=len(blobs) > 1)
+        return containers.download(blobs, knobs=common.desk(app).knobs, as_zip=len(blobs) > 1)
 
-    action.__name__ = f"save_{scope}"
-    return action
+    return common.named(action, f"save_{scope}")
 
 
 def _file_name(text: str) -> str:
@@ -154,23 +138,23 @@ def _file_name(text: str) -> str:
     return cleaned[:80]
 
 
-def _pst_limit(data: Data, knobs_min: int) -> int | None:
-    if not flag(data, "enablePstSizeLimit"):
+def _pst_limit(data: common.Data, knobs_min: int) -> int | None:
+    if not common.flag(data, "enablePstSizeLimit"):
         return None
-    raw = field(data, "pstSizeLimitBytes")
+    raw = common.field(data, "pstSizeLimitBytes")
     if not isinstance(raw, int) or isinstance(raw, bool) or not knobs_min <= raw <= MAX_PST_LIMIT:
         raise bad_request(f"pstSizeLimitBytes must be between {knobs_min} and {MAX_PST_LIMIT} bytes.")
     return raw
 
 
-def _export(scope: str) -> Action:
-    def action(app: SimulatorApp, call: Call, data: Data) -> Response:
+def _export(scope: str) -> common.Action:
+    def action(app: SimulatorApp, call: Call, data: common.Data) -> Response:
         """A PST, or a ZIP of PSTs of at most ``pstSizeLimitBytes`` each.
 
         # Inferred: part names ``<name>.pst``, ``<name>_2.pst``, …; ``Range`` is honoured on a single
         # PST only (a split export answers the whole ZIP, 200).
         """
-        knobs = desk(app).knobs
+        knobs = common.desk(app).knobs
         _, box, selection = _selection(app, call, data, scope)
         if not knobs.outlook_installed:
             raise SimError(500, NO_OUTLOOK)
@@ -189,42 +173,40 @@ def _export(scope: str) -> Action:
                  for i in range(parts)]
         return containers.download(blobs, knobs=knobs, as_zip=True)
 
-    action.__name__ = f"export_{scope}"
-    return action
+    return common.named(action, f"export_{scope}")
 
 
 ITEMS, ITEM, FOLDER = BOX + "/items", BOX + "/items/{itemId}", BOX + "/folders/{folderId}"
 
 ROUTES = [
-    post(ITEMS + "/restore", _restorer("items", False)),
-    post(ITEMS + "/restoreTo", _restorer("items", True)),
-    post(ITEM + "/restore", _restorer("item", False)),
-    post(ITEM + "/restoreTo", _restorer("item", True)),
-    post(FOLDER + "/restore", _restorer("folder", False)),
-    post(FOLDER + "/restoreTo", _restorer("folder", True)),
-    post(BOX + "/restore", _restorer("mailbox", False)),
-    post(BOX + "/restoreTo", _restorer("mailbox", True)),
-    post(ITEMS + "/Save", _save("items")),
-    post(ITEM + "/save", _save("item")),
-    post(ITEMS + "/exportToPst", _export("items")),
-    post(ITEM + "/exportToPst", _export("item")),
-    post(FOLDER + "/exportToPst", _export("folder")),
-    post(BOX + "/exportToPst", _export("mailbox")),
-    post(ITEMS + "/sendToDefaultAddress", sender(_selection, "items", needs_to=False)),
-    post(ITEMS + "/sendToDifferentAddress", sender(_selection, "items")),
-    post(ITEM + "/sendToDefaultAddress", sender(_selection, "item", needs_to=False)),
-    post(ITEM + "/sendToDifferentAddress", sender(_selection, "item")),
+    common.post(ITEMS + "/restore", _restorer("items", False)),
+    common.post(ITEMS + "/restoreTo", _restorer("items", True)),
+    common.post(ITEM + "/restore", _restorer("item", False)),
+    common.post(ITEM + "/restoreTo", _restorer("item", True)),
+    common.post(FOLDER + "/restore", _restorer("folder", False)),
+    common.post(FOLDER + "/restoreTo", _restorer("folder", True)),
+    common.post(BOX + "/restore", _restorer("mailbox", False)),
+    common.post(BOX + "/restoreTo", _restorer("mailbox", True)),
+    common.post(ITEMS + "/Save", _save("items")),
+    common.post(ITEM + "/save", _save("item")),
+    common.post(ITEMS + "/exportToPst", _export("items")),
+    common.post(ITEM + "/exportToPst", _export("item")),
+    common.post(FOLDER + "/exportToPst", _export("folder")),
+    common.post(BOX + "/exportToPst", _export("mailbox")),
+    common.post(ITEMS + "/sendToDefaultAddress", common.sender(_selection, "items", needs_to=False)),
+    common.post(ITEMS + "/sendToDifferentAddress", common.sender(_selection, "items")),
+    common.post(ITEM + "/sendToDefaultAddress", common.sender(_selection, "item", needs_to=False)),
+    common.post(ITEM + "/sendToDifferentAddress", common.sender(_selection, "item")),
     # v2-v5: one …/Action per object (BROWSE-RESTORE.md §2.8).
-    verbs(ITEMS, {"restoretoOriginallocation": _restorer("items", False), "restoreTo": _restorer("items", True),
-                  "savetoMsg": _save("items"), "exportToPst": _export("items"),
-                  "sendtoDefaultAddress": sender(_selection, "items", needs_to=False),
-                  "sendtoDifferentAddress": sender(_selection, "items")}, first=2),
-    verbs(ITEM, {"restoretoOriginallocation": _restorer("item", False), "restoreTo": _restorer("item", True),
-                 "savetoMsg": _save("item"), "exportToPst": _export("item"),
-                 "sendtoDefaultAddress": sender(_selection, "item", needs_to=False),
-                 "sendtoDifferentAddress": sender(_selection, "item")}, first=2),
-    verbs(FOLDER, {"restoretoOriginallocation": _restorer("folder", False), "restoreTo": _restorer("folder", True),
-                   "exportToPst": _export("folder")}, first=2),
-    verbs(BOX, {"restoretoOriginallocation": _restorer("mailbox", False), "restoreTo": _restorer("mailbox", True),
-                "exportToPst": _export("mailbox")}, first=2),
+    common.verbs(ITEMS, {"restoretoOriginallocation": _restorer("items", False), "restoreTo": _restorer("items", True),
+                         "savetoMsg": _save("items"), "exportToPst": _export("items"),
+                         "sendtoDefaultAddress": common.sender(_selection, "items", needs_to=False),
+                         "sendtoDifferentAddress": common.sender(_selection, "items")}, first=2),
+    common.verbs(ITEM, {"restoretoOriginallocation": _restorer("item", False), "restoreTo": _restorer("item", True),
+                        "savetoMsg": _save("item"), "exportToPst": _export("item"),
+                        "sendtoDefaultAddress": common.sender(_selection, "item", needs_to=False),
+                        "sendtoDifferentAddress": common.sender(_selection, "item")}, first=2),
+    *(common.verbs(base, {"restoretoOriginallocation": _restorer(scope, False), "restoreTo": _restorer(scope, True),
+                          "exportToPst": _export(scope)}, first=2)
+      for base, scope in ((FOLDER, "folder"), (BOX, "mailbox"))),
 ]

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Response
@@ -14,19 +15,7 @@ from werkzeug.wrappers import Response
 from vb365_sim.browse.onedrive import _document, _drive, _folder
 from vb365_sim.contents import SessionView
 from vb365_sim.contents.onedrive import Drive
-from vb365_sim.restore import documents
-from vb365_sim.restore.common import (
-    DOCUMENTS,
-    Action,
-    Data,
-    field,
-    ids_of,
-    post,
-    restore,
-    sender,
-    verbs,
-    view_of,
-)
+from vb365_sim.restore import common, documents
 from vb365_sim.restore.desk import Selection
 from vb365_sim.state import bad_request
 
@@ -37,8 +26,8 @@ DRIVE = "Organization/OneDrives/{oneDriveId}"
 ITEM_TYPE = "OneDriveItem"
 
 
-def _selection(app: SimulatorApp, call: Call, data: Data, scope: str) -> tuple[SessionView, Drive, Selection]:
-    view = view_of(app, call, "Veod")
+def _selection(app: SimulatorApp, call: Call, data: common.Data, scope: str) -> tuple[SessionView, Drive, Selection]:
+    view = common.view_of(app, call, "Veod")
     od = view.org.onedrive
     drive = _drive(view, call)
     tree = od.tree(drive.slot)
@@ -47,13 +36,13 @@ def _selection(app: SimulatorApp, call: Call, data: Data, scope: str) -> tuple[S
         return od.document_id(drive.slot, k, slot)
 
     if scope == "documents":
-        picks = [_document(od, view, drive, raw) for raw in ids_of(data, "documents")]
+        picks = [_document(od, view, drive, raw) for raw in common.ids_of(data, "documents")]
         return view, drive, documents.docs(tree, view, picks, doc_id, ITEM_TYPE)
     if scope == "document":
         picks = [_document(od, view, drive, call.params["documentId"])]
         return view, drive, documents.docs(tree, view, picks, doc_id, ITEM_TYPE)
     if scope == "folders":
-        roots = [_folder(od, view, drive, raw) for raw in ids_of(data, "folders")]
+        roots = [_folder(od, view, drive, raw) for raw in common.ids_of(data, "folders")]
     elif scope == "folder":
         roots = [_folder(od, view, drive, call.params["folderId"])]
     else:
@@ -61,20 +50,20 @@ def _selection(app: SimulatorApp, call: Call, data: Data, scope: str) -> tuple[S
     return view, drive, documents.folders(tree, view, roots, doc_id, ITEM_TYPE)
 
 
-def _document_action(data: Data) -> str:
-    value = field(data, "documentAction") or "Overwrite"
+def _document_action(data: common.Data) -> str:
+    value = common.field(data, "documentAction") or "Overwrite"
     if str(value).lower() not in ("overwrite", "keep"):
         raise bad_request(f"The value '{value}' is not valid for documentAction. Valid values: Overwrite, Keep.")
     return str(value).capitalize()
 
 
-def _target_drive(view: SessionView, data: Data) -> Drive:
+def _target_drive(view: SessionView, data: common.Data) -> Drive:
     """``copyTo``'s ``onedrive`` (a RESTOneDrive: matched by ``id``, ``url`` or ``name``).
 
     # Reference: BROWSE-RESTORE.md §6.2 -- ``copyTo`` without ``onedrive`` → 400. Inferred: a OneDrive
     # that is not the organization's is 400 too.
     """
-    target = field(data, "onedrive", "oneDrive")
+    target = common.field(data, "onedrive", "oneDrive")
     if not isinstance(target, dict) or not target:
         raise bad_request("The target OneDrive is not specified.")
     od = view.org.onedrive
@@ -86,60 +75,35 @@ def _target_drive(view: SessionView, data: Data) -> Drive:
     raise bad_request(f"The target OneDrive {target} was not found in the organization.")
 
 
-def _restorer(scope: str, copy: bool) -> Action:
-    def action(app: SimulatorApp, call: Call, data: Data) -> Response:
+def _restorer(scope: str, copy: bool) -> common.Action:
+    def action(app: SimulatorApp, call: Call, data: common.Data) -> Response:
         view, drive, selection = _selection(app, call, data, scope)
         if copy:
             to = _target_drive(view, data)
-            target = f"{to.url}{field(data, 'folder') or 'Restored'}"
+            target = f"{to.url}{common.field(data, 'folder') or 'Restored'}"
         else:
             target = f"{drive.url} (original location, {_document_action(data)})"
-        return restore(app, call, data, selection, kind=DOCUMENTS, title=f"OneDrive restore ({drive.name})",
-                       target=target)
+        return common.restore(app, call, data, selection, kind=common.DOCUMENTS,
+                              title=f"OneDrive restore ({drive.name})", target=target)
 
-    action.__name__ = f"{'copy' if copy else 'restore'}_{scope}"
-    return action
-
-
-def _saver(scope: str) -> Action:
-    return documents.saver(_selection, scope, "onedrive")
+    return common.named(action, f"{'copy' if copy else 'restore'}_{scope}")
 
 
-DOCS, DOC = DRIVE + "/Documents", DRIVE + "/Documents/{documentId}"
-FOLDERS, FOLDER = DRIVE + "/Folders", DRIVE + "/Folders/{folderId}"
+_saver = partial(documents.saver, _selection, seed="onedrive")  # the save action of a scope
+
+# Each path with the scope its operations select.
+OBJECTS = ((DRIVE, "drive"), (DRIVE + "/Folders", "folders"), (DRIVE + "/Folders/{folderId}", "folder"),
+           (DRIVE + "/Documents", "documents"), (DRIVE + "/Documents/{documentId}", "document"))
 
 ROUTES = [
-    post(DRIVE + "/restore", _restorer("drive", False)),
-    post(FOLDERS + "/restore", _restorer("folders", False)),
-    post(FOLDER + "/restore", _restorer("folder", False)),
-    post(DOCS + "/restore", _restorer("documents", False)),
-    post(DOC + "/restore", _restorer("document", False)),
-    post(DRIVE + "/copyTo", _restorer("drive", True)),
-    post(FOLDERS + "/copyTo", _restorer("folders", True)),
-    post(FOLDER + "/copyTo", _restorer("folder", True)),
-    post(DOCS + "/copyTo", _restorer("documents", True), first=8),
-    post(DOC + "/copyTo", _restorer("document", True), first=8),
-    post(DRIVE + "/save", _saver("drive")),
-    post(FOLDERS + "/save", _saver("folders")),
-    post(FOLDER + "/save", _saver("folder")),
-    post(DOCS + "/save", _saver("documents")),
-    post(DOC + "/save", _saver("document")),
-    *(post(f"{base}/send", sender(_selection, scope)) for base, scope in
-      ((DRIVE, "drive"), (FOLDERS, "folders"), (FOLDER, "folder"), (DOCS, "documents"), (DOC, "document"))),
+    *(common.post(f"{base}/restore", _restorer(scope, False)) for base, scope in OBJECTS),
+    # Document copies are v8 only.
+    *(common.post(f"{base}/copyTo", _restorer(scope, True), first=8 if scope.startswith("document") else 6)
+      for base, scope in OBJECTS),
+    *(common.post(f"{base}/save", _saver(scope)) for base, scope in OBJECTS),
+    *(common.post(f"{base}/send", common.sender(_selection, scope)) for base, scope in OBJECTS),
     # v2-v5: one …/Action per object (BROWSE-RESTORE.md §2.8).
-    verbs(DOCS, {"restoretoOriginallocation": _restorer("documents", False), "save": _saver("documents"),
-                 "copyTo": _restorer("documents", True),
-                  "send": sender(_selection, "documents")}, first=2),
-    verbs(DOC, {"restoretoOriginallocation": _restorer("document", False), "save": _saver("document"),
-                "copyTo": _restorer("document", True),
-                  "send": sender(_selection, "document")}, first=2),
-    verbs(FOLDERS, {"restoretoOriginallocation": _restorer("folders", False), "save": _saver("folders"),
-                    "copyTo": _restorer("folders", True),
-                  "send": sender(_selection, "folders")}, first=2),
-    verbs(FOLDER, {"restoretoOriginallocation": _restorer("folder", False), "save": _saver("folder"),
-                   "copyTo": _restorer("folder", True),
-                  "send": sender(_selection, "folder")}, first=2),
-    verbs(DRIVE, {"restoretoOriginallocation": _restorer("drive", False), "save": _saver("drive"),
-                  "copyTo": _restorer("drive", True),
-                  "send": sender(_selection, "drive")}, first=2),
+    *(common.verbs(base, {"restoretoOriginallocation": _restorer(scope, False), "save": _saver(scope),
+                          "copyTo": _restorer(scope, True), "send": common.sender(_selection, scope)}, first=2)
+      for base, scope in OBJECTS),
 ]

@@ -65,7 +65,7 @@ def statistics(app: SimulatorApp, call: Call) -> Response:
         raise not_found(f"Restore session with ID {call.params['restoreSessionId']} has no restore statistics.")
     now = app.state.clock()
     done, counts = run.tally(now)
-    listed = []
+    listed: list[dict[str, Any]] = []
     for i in range(done):
         if len(listed) >= ITEMS_LISTED:
             break

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 import socket
+from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import CommandParser
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands import db_worker
 
@@ -27,7 +27,7 @@ def default_worker_id() -> str:
 class Command(db_worker.Command):
     help = __doc__
 
-    def add_arguments(self, parser: CommandParser) -> None:
+    def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
         parser.add_argument("--no-scheduler", action="store_false", dest="schedule",
                             help="do not tick the periodic schedule in this worker")

@@ -1,6 +1,7 @@
 """Create portal users; issue and revoke their API tokens.
 
-    manage.py portal_user add NAME --role operator|helpdesk|auditor|admin --password PW [--org ID ...] [--workload W ...]
+    manage.py portal_user add NAME --role operator|helpdesk|auditor|admin --password PW
+                              [--org ID ...] [--workload W ...]
     manage.py portal_user token NAME
     manage.py portal_user revoke-tokens NAME
 
