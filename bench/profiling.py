@@ -21,11 +21,13 @@ Same databases, Redis dbs and clean-up rules as the benchmarks.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pstats
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +142,40 @@ def profile_api(n: int) -> None:
 LIVE_CLIENTS = 8
 
 
+class _ApiStack:
+    """Benchmark 1's stack for the `live` and `cpu` profiles: the portal over the simulator at 20 ms, a token,
+    the organizations read in, and starts that remember the ids of the sessions they made."""
+
+    def __init__(self, stack: Any) -> None:
+        import threading
+
+        import requests
+
+        self.stack = stack
+        self.base = stack.base
+        self.org_id = common.sim_backed_up_organization(stack.sim)["id"]
+        self.headers = {"Authorization": f"Token {common.api_token(stack.base, 'bench_profile')}"}
+        # Reads the organizations from VB365 into the portal, as benchmark 1 does before its rounds.
+        requests.get(f"{stack.base}/api/organizations/", headers=self.headers, timeout=30).raise_for_status()
+        self.ids: list[str] = []
+        self.lock = threading.Lock()
+
+    def start(self, s: Any) -> None:
+        response = s.post(f"{self.base}/api/sessions/", json={
+            "organization": self.org_id, "workload": "exchange", "reason": "profile"},
+            headers={"Idempotency-Key": common.new_key()}, timeout=60)
+        response.raise_for_status()
+        with self.lock:
+            self.ids.append(response.json()["id"])
+
+
+@contextlib.contextmanager
+def _api_stack(name: str) -> Iterator[_ApiStack]:
+    with common.portal_stack(name, redis=15, sim_args=("--latency-ms", "20", "--seed", "11"),
+                             users=["bench_profile"]) as stack:
+        yield _ApiStack(stack)
+
+
 def profile_live(kind: str, seconds: int) -> None:
     """Benchmark 1's load for `seconds`, sampled by py-spy in every gunicorn worker; prints the functions
     that hold the most CPU (inclusive) and writes the collapsed stacks to bench/results/live-<kind>.txt."""
@@ -150,29 +186,15 @@ def profile_live(kind: str, seconds: int) -> None:
     import requests
 
     out = common.RESULTS / f"live-{kind}.txt"
-    with common.portal_stack("profile_live", redis=15, sim_args=("--latency-ms", "20", "--seed", "11"),
-                             users=["bench_profile"]) as stack:
-        org_id = common.sim_backed_up_organization(stack.sim)["id"]
-        headers = {"Authorization": f"Token {common.api_token(stack.base, 'bench_profile')}"}
-        # Reads the organizations from VB365 into the portal, as benchmark 1 does before its rounds.
-        requests.get(f"{stack.base}/api/organizations/", headers=headers, timeout=30).raise_for_status()
-        ids: list[str] = []
-        lock = threading.Lock()
+    with _api_stack("profile_live") as api:
+        stack, ids, lock, start = api.stack, api.ids, api.lock, api.start
         running = threading.Event()
         running.set()
         measured = [0]  # requests of the profiled kind answered so far
 
-        def start(s: requests.Session) -> None:
-            response = s.post(f"{stack.base}/api/sessions/", json={
-                "organization": org_id, "workload": "exchange", "reason": "profile"},
-                headers={"Idempotency-Key": common.new_key()}, timeout=60)
-            response.raise_for_status()
-            with lock:
-                ids.append(response.json()["id"])
-
         def body(i: int) -> None:
             s = requests.Session()
-            s.headers.update(headers)
+            s.headers.update(api.headers)
             n = 0
             while running.is_set():
                 n += 1
@@ -208,30 +230,16 @@ def profile_live(kind: str, seconds: int) -> None:
 def profile_cpu(requests_per_kind: int) -> None:
     """gunicorn and PostgreSQL CPU per request of each kind of benchmark 1 (start, read, unknown), from 4
     clients against the same stack: the quick way to see what a change to the request path saves."""
-    import threading
     import time
     import uuid
 
     import requests
 
-    with common.portal_stack("profile_cpu", redis=15, sim_args=("--latency-ms", "20", "--seed", "11"),
-                             users=["bench_profile"]) as stack:
-        org_id = common.sim_backed_up_organization(stack.sim)["id"]
-        headers = {"Authorization": f"Token {common.api_token(stack.base, 'bench_profile')}"}
-        requests.get(f"{stack.base}/api/organizations/", headers=headers, timeout=30).raise_for_status()
-        ids: list[str] = []
-        lock = threading.Lock()
+    with _api_stack("profile_cpu") as api:
+        stack, ids, lock, start = api.stack, api.ids, api.lock, api.start
         clients = [requests.Session() for _ in range(4)]
         for client in clients:
-            client.headers.update(headers)
-
-        def start(s: requests.Session) -> None:
-            response = s.post(f"{stack.base}/api/sessions/", json={
-                "organization": org_id, "workload": "exchange", "reason": "profile"},
-                headers={"Idempotency-Key": common.new_key()}, timeout=60)
-            response.raise_for_status()
-            with lock:
-                ids.append(response.json()["id"])
+            client.headers.update(api.headers)
 
         def read(s: requests.Session) -> None:
             with lock:

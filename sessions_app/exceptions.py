@@ -84,6 +84,12 @@ class SessionAlreadyStopped(Conflict):
     code = "already_stopped"
 
 
+class SessionStopped(Conflict):
+    """The session has stopped, so its contents can no longer be browsed or acted on (a new one must start)."""
+
+    code = "session_stopped"
+
+
 class IdempotencyKeyReused(Conflict):
     """The key of an earlier start came with a different request: nothing is started or replayed."""
 

@@ -68,10 +68,6 @@ class JobRefused(exceptions.PortalError):
     code = "job_refused"
 
 
-class SessionNotWorking(exceptions.Conflict):
-    code = "session_stopped"
-
-
 @dataclass(frozen=True)
 class JobSpec:
     """One item action as the dialog or the API asks for it (built by F's serializer and form)."""
@@ -119,7 +115,7 @@ def _job_session_check(*, actor: Actor, session: RestoreSession) -> None:
         raise exceptions.NotAllowed(AUDITORS_MAY_NOT, refusal=_refusal(session, "auditors do not run item actions"))
     browse.browse_session_for(actor=actor, upstream_id=str(session.upstream_id))
     if not session.is_working:
-        raise SessionNotWorking(SESSION_NOT_WORKING)
+        raise exceptions.SessionStopped(SESSION_NOT_WORKING)
 
 
 def _refusal(session: RestoreSession, why: str) -> exceptions.Refusal:
@@ -135,7 +131,7 @@ def job_create(*, actor: Actor, session: RestoreSession, spec: JobSpec, client_a
     request with the same idempotency key.
 
     Raises NotVisible (404: the session or a node is not the actor's to see), NotAllowed (403: role rules),
-    SessionNotWorking (409), JobRefused (400, with the field in extra["fields"]), IdempotencyKeyReused (409),
+    SessionStopped (409), JobRefused (400, with the field in extra["fields"]), IdempotencyKeyReused (409),
     CredentialsUnavailable (503: credentials given but RESTORE_CREDENTIALS_KEY missing). No upstream call."""
     _job_session_check(actor=actor, session=session)
     api_version = upstream.configured_dialect().version

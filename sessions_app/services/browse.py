@@ -45,10 +45,6 @@ SESSION_STOPPED = "This restore session has stopped; its contents can no longer 
 BAD_CURSOR = "This page link is not valid; start again from the first page."
 
 
-class BrowseSessionStopped(exceptions.Conflict):
-    code = "session_stopped"
-
-
 class BrowseNotSupported(exceptions.PortalError):
     code = "browse_not_supported"
 
@@ -269,7 +265,7 @@ def _generation_key(session: RestoreSession) -> str:
 def _cached_page(session: RestoreSession, operation: str, node: _Node, offset: int, limit: int, query: str,
                  client: upstream.UpstreamClient | None, fetch: Any) -> tuple[BrowsePageDTO, list[BrowseEntry]]:
     if not session.is_working:
-        raise BrowseSessionStopped(SESSION_STOPPED)
+        raise exceptions.SessionStopped(SESSION_STOPPED)
     generation = int(cache.get(_generation_key(session), 0))
     ref = json.dumps([node.ref.kind, *node.ref.ids])
     key = f"browse:page:{session.upstream_id}:{generation}:{_digest(operation, ref, str(offset), str(limit), query)}"

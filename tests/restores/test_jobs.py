@@ -189,7 +189,7 @@ def test_stopped_session_is_refused(exchange: dict[str, Any], job_operator: Any)
     session = exchange["session"]
     session.state = "stopped"
     session.save(update_fields=["state"])
-    with pytest.raises(jobs.SessionNotWorking) as excinfo:
+    with pytest.raises(exceptions.SessionStopped) as excinfo:
         jobs.job_create(actor=job_operator, session=session,
                         spec=job_spec("exchange.export_pst", [exchange["folder"].id]))
     assert excinfo.value.http_status == 409

@@ -81,7 +81,7 @@ def test_stopping_the_session_drops_its_pages(operator, backed_up_org, sim):
     session = start(operator, backed_up_org)
     first_mailbox(operator, session)
     restore_sessions.restore_session_stop(actor=operator, session=session)
-    with pytest.raises(browse.BrowseSessionStopped):
+    with pytest.raises(exceptions.SessionStopped):
         first_mailbox(operator, session)
     # Even a record still saying "working" gets nothing from the cache: VB365 is asked, and the contents are gone.
     session.state = SessionState.WORKING

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.db import connection
@@ -13,26 +12,10 @@ from django.utils import timezone
 
 from sessions_app import exceptions, selectors
 from sessions_app.models import AuditAction, AuditEvent, RestoreSession, StartRequest
-from sessions_app.services import restore_sessions, session_start
-from sessions_app.specs import StartSpec
+from sessions_app.services import restore_sessions
 from sessions_app.upstream import client as upstream_client
 from sessions_app.upstream import errors
-
-EXPLORE_V8 = "POST /v8/Organizations/{organizationId}/explore"
-
-
-def start(actor: Any, organization: Any, **overrides: Any) -> RestoreSession:
-    call = {name: overrides.pop(name) for name in ("key", "client", "client_address") if name in overrides}
-    spec = StartSpec(**{"organization": organization, "workload": "exchange", "reason": "User deleted a folder",
-                        **overrides})
-    return session_start.restore_session_start(actor=actor, key=call.pop("key", str(uuid.uuid4())), spec=spec, **call)
-
-
-def actions_of(session_id: Any = None) -> list[str]:
-    events = AuditEvent.objects.order_by("sequence")
-    if session_id is not None:
-        events = events.filter(session_upstream_id=str(session_id))
-    return list(events.values_list("action", flat=True))
+from tests.services.starting import actions_of, start
 
 
 def test_auditor_stop_refusal_names_the_stop(auditor, operator, backed_up_org, sim):

@@ -15,27 +15,11 @@ from django.utils import timezone
 
 from sessions_app import exceptions
 from sessions_app.models import AuditAction, AuditEvent, RestoreSession, SessionOrigin, StartRequest
-from sessions_app.services import session_start, sync
-from sessions_app.specs import StartSpec
+from sessions_app.services import sync
 from sessions_app.upstream import client as upstream_client
 from sessions_app.upstream import errors
 from sessions_app.upstream.config import upstream_config_from_settings
-
-EXPLORE_V8 = "POST /v8/Organizations/{organizationId}/explore"
-
-
-def start(actor: Any, organization: Any, **overrides: Any) -> RestoreSession:
-    call = {name: overrides.pop(name) for name in ("key", "client", "client_address") if name in overrides}
-    spec = StartSpec(**{"organization": organization, "workload": "exchange", "reason": "User deleted a folder",
-                        **overrides})
-    return session_start.restore_session_start(actor=actor, key=call.pop("key", str(uuid.uuid4())), spec=spec, **call)
-
-
-def actions_of(session_id: Any = None) -> list[str]:
-    events = AuditEvent.objects.order_by("sequence")
-    if session_id is not None:
-        events = events.filter(session_upstream_id=str(session_id))
-    return list(events.values_list("action", flat=True))
+from tests.services.starting import EXPLORE_V8, actions_of, start
 
 
 def test_start_records_the_upstream_session_with_reason_scope_and_requester(operator, backed_up_org, sim):
