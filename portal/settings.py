@@ -137,8 +137,15 @@ AUDIT_CHECKPOINT_EVERY = env.int("AUDIT_CHECKPOINT_EVERY", default=100)
 
 # CACHES
 # ------------------------------------------------------------------------------
+def redis_clients_shared(cache: dict[str, Any]) -> dict[str, Any]:
+    """Django's Redis cache builds a client per call; portal.cache.RedisCache shares one per connection pool."""
+    if cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        cache["BACKEND"] = "portal.cache.RedisCache"
+    return cache
+
+
 # Shared by every worker: upstream tokens, locks and idempotency markers live here.
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+CACHES = {"default": redis_clients_shared(env.cache("CACHE_URL", default="locmemcache://"))}
 # Pages of a session's backup contents (never changing while it lives) are kept this long at most; stopping
 # the session drops them sooner.
 BROWSE_CACHE_SECONDS = env.int("BROWSE_CACHE_SECONDS", default=8 * 3600)

@@ -8,7 +8,7 @@ from pathlib import Path
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
 
 from portal.settings import *  # noqa: E402,F401,F403
-from portal.settings import BASE_DIR, STORAGES, env, sqlite_for_concurrency  # noqa: E402
+from portal.settings import BASE_DIR, STORAGES, env, redis_clients_shared, sqlite_for_concurrency  # noqa: E402
 from restores.storage_settings import restore_storage_entry  # noqa: E402
 
 SECRET_KEY = "test-only-not-secret"
@@ -36,7 +36,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # as in production (portal/se
 # With TEST_DATABASE_RUNTIME_ROLE, TEST_DATABASE_URL names the owner, who creates and migrates the test
 # database; the tests then run as the runtime role (tests/database_roles.py).
 DATABASE_RUNTIME_ROLE = env("TEST_DATABASE_RUNTIME_ROLE", default="")
-CACHES = {"default": env.cache("TEST_CACHE_URL", default="locmemcache://")}
+CACHES = {"default": redis_clients_shared(env.cache("TEST_CACHE_URL", default="locmemcache://"))}
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     CACHES["default"]["KEY_PREFIX"] = f"restoredesk-test-{os.getpid()}"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -35,6 +36,7 @@ from sessions_app.models import (
     SyncRun,
     UserProfile,
 )
+from sessions_app.prepared import PreparedLookup
 from sessions_app.specs import SessionQuery, StartSpec
 
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -202,7 +204,30 @@ def organization_get(*, user: AnyUser, upstream_id: str | uuid.UUID) -> Organiza
         key = uuid.UUID(str(upstream_id))
     except ValueError:
         return None
-    return only_row(organization_list(user=user).filter(upstream_id=key))
+    return _visible_by_upstream_id(user, key, _ORGANIZATION_BY_UPSTREAM_ID,
+                                   organization_id=lambda organization: organization.pk,
+                                   for_operator=lambda: organization_list(user=user))
+
+
+# Every start and every organization page looks the organization up by its id (prepared.py says why).
+_ORGANIZATION_BY_UPSTREAM_ID = PreparedLookup(lambda: Organization.objects.all(), "upstream_id")
+
+
+def _visible_by_upstream_id(user: AnyUser, key: uuid.UUID, lookup: PreparedLookup[Row], *,
+                            organization_id: Callable[[Row], int | None],
+                            for_operator: Callable[[], QuerySet[Row]]) -> Row | None:
+    """The row with this id if the user may see it: the rule of _visible_sessions and organization_list, with
+    the prepared lookup for every role but operators, whose grants make a query of its own."""
+    role = user_role(user)
+    if role == Role.OPERATOR:
+        return only_row(for_operator().filter(upstream_id=key))
+    if role not in SEE_EVERYTHING and role != Role.TENANT:
+        return None
+    row = lookup.get(key)
+    if row is None or role in SEE_EVERYTHING:
+        return row
+    tenant_organization_id = _tenant_organization_id(user)
+    return row if tenant_organization_id is not None and organization_id(row) == tenant_organization_id else None
 
 
 def organization_visible(*, user: AnyUser, organization: Organization) -> bool:
@@ -348,14 +373,20 @@ def _related_paths(tree: dict[str, Any], prefix: str = "") -> list[str]:
     return paths
 
 
+# The profile comes along: every answer says whether a tenant's own user started it (started_by_tenant).
+SESSION_RELATED = ("organization", "requested_by__profile", "on_behalf_of")
+# Every API call about a session looks it up by its id first (prepared.py says why it is compiled once).
+_SESSION_BY_UPSTREAM_ID = PreparedLookup(lambda: RestoreSession.objects.select_related(*SESSION_RELATED), "upstream_id")
+
+
 def restore_session_get(*, user: AnyUser, upstream_id: str | uuid.UUID) -> RestoreSession | None:
     try:
         key = uuid.UUID(str(upstream_id))
     except ValueError:
         return None
-    # The profile comes along: every answer says whether a tenant's own user started it (started_by_tenant).
-    return only_row(_visible_sessions(user).select_related("organization", "requested_by__profile", "on_behalf_of")
-                    .filter(upstream_id=key))
+    return _visible_by_upstream_id(
+        user, key, _SESSION_BY_UPSTREAM_ID, organization_id=lambda session: session.organization_id,
+        for_operator=lambda: _visible_sessions(user).select_related(*SESSION_RELATED))
 
 
 def restore_session_exists(*, upstream_id: str | uuid.UUID) -> RestoreSession | None:
@@ -364,7 +395,7 @@ def restore_session_exists(*, upstream_id: str | uuid.UUID) -> RestoreSession | 
         key = uuid.UUID(str(upstream_id))
     except ValueError:
         return None
-    return only_row(RestoreSession.objects.select_related("organization").filter(upstream_id=key))
+    return _SESSION_BY_UPSTREAM_ID.get(key)
 
 
 def working_sessions_of(*, user: AnyUser) -> QuerySet[RestoreSession]:

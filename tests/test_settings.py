@@ -67,7 +67,7 @@ def test_database_and_cache_urls_choose_postgresql_and_redis():
     values = json.loads(result.stdout)
     assert values["engine"] == "django.db.backends.postgresql"
     assert (values["name"], values["host"]) == ("restoredesk", "db.internal")
-    assert values["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["cache"] == "portal.cache.RedisCache"
     assert values["location"] == "redis://cache.internal:6379/1"
 
 

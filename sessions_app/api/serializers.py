@@ -202,6 +202,25 @@ def restore_session_serializer_for(user: Any) -> type[RestoreSessionOutputSerial
     return TenantRestoreSessionOutputSerializer
 
 
+_SHARED_SESSION_SERIALIZERS: dict[type[RestoreSessionOutputSerializer], RestoreSessionOutputSerializer] = {}
+
+
+def restore_session_data(user: Any, session: RestoreSession) -> dict[str, Any]:
+    """One session in the shape this user may see, for an answer about that session.
+
+    One serializer of each shape serves every request: DRF builds an instance's fields by deep-copying the
+    declared ones, which costs more than writing the answer, and these serializers keep nothing between
+    calls (no context, no validation state), so a shared instance with its fields built once is safe.
+    """
+    shape = restore_session_serializer_for(user)
+    serializer = _SHARED_SESSION_SERIALIZERS.get(shape)
+    if serializer is None:
+        serializer = shape()
+        serializer.fields  # noqa: B018 - built before it is shared between threads
+        _SHARED_SESSION_SERIALIZERS[shape] = serializer
+    return serializer.to_representation(session)
+
+
 class RestoreSessionEventOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="upstream_id")
     order = serializers.IntegerField()

@@ -396,7 +396,7 @@ class RestoreSessionStartApi(PortalApi):
         session = session_start.restore_session_start(actor=request.user, key=key, spec=spec,
                                                       client_address=client_address(request),
                                                       client=tenants.client_for(user=request.user))
-        return Response(api_serializers.restore_session_serializer_for(request.user)(session).data,
+        return Response(api_serializers.restore_session_data(request.user, session),
                         status=status.HTTP_201_CREATED)
 
 
@@ -435,7 +435,7 @@ class RestoreSessionDetailApi(PortalApi):
     )
     def get(self, request: AuthenticatedRequest, upstream_id: str) -> Response:
         session = _refreshed(request, _session_or_404(request, upstream_id))
-        return Response(api_serializers.restore_session_serializer_for(request.user)(session).data)
+        return Response(api_serializers.restore_session_data(request.user, session))
 
 
 class RestoreSessionStopApi(PortalApi):
@@ -455,7 +455,7 @@ class RestoreSessionStopApi(PortalApi):
         session = restore_sessions.restore_session_stop(actor=request.user, session=session,
                                                         client_address=client_address(request),
                                                         client=tenants.client_for(user=request.user))
-        return Response(api_serializers.restore_session_serializer_for(request.user)(session).data)
+        return Response(api_serializers.restore_session_data(request.user, session))
 
 
 class RestoreSessionEventListApi(PortalApi):

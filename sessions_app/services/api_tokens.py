@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from sessions_app import exceptions, selectors
 from sessions_app.models import ApiToken, ApiTokenKind, AuditAction
+from sessions_app.prepared import PreparedLookup
 from sessions_app.services.audit import audit_event_record
 
 KEY_START = "rd_"
@@ -75,12 +75,9 @@ def api_token_authenticate(*, key: str) -> ApiToken:
     """The live token for this key, with its user, the user's profile and `token.role_group`: the user's
     strongest group among selectors.GROUP_ROLES (None for none), which spares selectors.user_role its group
     query. One query; raises ApiTokenRefused."""
-    try:
-        # get(), not first(): the key is unique, and first() would add an ORDER BY (Meta.ordering) to compile.
-        token = (ApiToken.objects.select_related("user", "user__profile")
-                 .annotate(role_group=_role_group_column()).get(key_hash=_digest(key)))
-    except ApiToken.DoesNotExist:
-        raise ApiTokenRefused(TOKEN_INVALID) from None
+    token = _TOKEN_BY_KEY_HASH.get(_digest(key))
+    if token is None:
+        raise ApiTokenRefused(TOKEN_INVALID)
     now = timezone.now()
     if token.revoked_at is not None:
         raise ApiTokenRefused(TOKEN_REVOKED)
@@ -94,9 +91,12 @@ def api_token_authenticate(*, key: str) -> ApiToken:
     return token
 
 
-def _role_group_column() -> RawSQL:
-    """The strongest of the user's role groups, as a column of the token's query (selectors.role_group_column)."""
-    return selectors.role_group_column(ApiToken._meta.db_table, "user_id")
+# Every API call runs this lookup (prepared.py says why it is compiled once). role_group: the strongest of the
+# user's role groups, as a column of the same query (selectors.role_group_column).
+_TOKEN_BY_KEY_HASH = PreparedLookup(
+    lambda: ApiToken.objects.select_related("user", "user__profile").annotate(
+        role_group=selectors.role_group_column(ApiToken._meta.db_table, "user_id")),
+    "key_hash")
 
 
 def api_token_revoke(*, token: ApiToken, actor: AbstractBaseUser | AnonymousUser | None = None,

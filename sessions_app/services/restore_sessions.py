@@ -24,6 +24,7 @@ from sessions_app.models import (
     Role,
     SessionState,
 )
+from sessions_app.prepared import PreparedUpdate
 from sessions_app.services.audit import audit_event_record
 from sessions_app.session_columns import EVENT_FIELDS, event_rows, upstream_fields
 from sessions_app.upstream import client as upstream
@@ -51,8 +52,17 @@ def restore_session_update_from(*, session: RestoreSession, dto: RestoreSessionD
     changed = [name for name, value in fields.items() if name == "fetched_at" or getattr(session, name) != value]
     for name, value in fields.items():
         setattr(session, name, value)
-    session.save(update_fields=[*changed, "updated_at"])
+    update_fields = (*changed, "updated_at")
+    update = _SESSION_UPDATES.get(update_fields)
+    if update is None:
+        update = _SESSION_UPDATES[update_fields] = PreparedUpdate(RestoreSession, update_fields)
+    update.save(session)
     return session
+
+
+# Every read of a working session writes what changed (prepared.py says why the UPDATE is written once). Bounded:
+# one statement per set of changed columns, and most re-reads change only fetched_at.
+_SESSION_UPDATES: dict[tuple[str, ...], PreparedUpdate[RestoreSession]] = {}
 
 
 def restore_session_for_viewer(*, actor: AbstractBaseUser | AnonymousUser, upstream_id: str) -> RestoreSession:

@@ -27,6 +27,7 @@ from sessions_app.models import (
     SessionOrigin,
     StartRequest,
 )
+from sessions_app.prepared import PreparedInsert, PreparedUpdate
 from sessions_app.services.audit import audit_event_record
 from sessions_app.services.organizations import (
     organization_for_viewer,
@@ -165,7 +166,8 @@ def _claim(*, actor: User, key: str, spec: StartSpec, client_address: str
     created: StartRequest | None = None
     try:
         with transaction.atomic():
-            created = StartRequest.objects.create(requested_by=actor, key=key, **spec.start_request_columns())
+            created = _START_REQUEST_INSERT.insert(
+                StartRequest(requested_by=actor, key=key, **spec.start_request_columns()))
             _audit_attempt(request=created, actor=actor, client_address=client_address)
         return created, True
     except IntegrityError:
@@ -381,7 +383,7 @@ def _record_started(*, request: StartRequest, actor: User, dto: RestoreSessionDT
         session = _session_store_started(dto=dto, api_version=client.dialect.version, portal_fields=portal_fields)
         request.status = StartRequest.Status.STARTED
         request.session = session
-        request.save(update_fields=["status", "session", "updated_at"])
+        _START_REQUEST_STARTED.save(request)
         details = _request_details(request)
         if adopted_after:
             details["adopted_after"] = adopted_after
@@ -395,7 +397,16 @@ def _session_store_started(*, dto: RestoreSessionDTO, api_version: int, portal_f
     """Insert the record of a session the portal started, in one statement. A sync that read the session
     in the meantime has inserted it already: then that row takes the portal's fields."""
     fields = {**upstream_fields(dto, api_version=api_version), **portal_fields}
-    session = RestoreSession(upstream_id=uuid.UUID(dto.id), **fields)
-    RestoreSession.objects.bulk_create([session], update_conflicts=True, unique_fields=["upstream_id"],
-                                       update_fields=[*fields, "updated_at"])
-    return session
+    update_fields = (*fields, "updated_at")
+    upsert = _SESSION_UPSERTS.get(update_fields)
+    if upsert is None:
+        upsert = _SESSION_UPSERTS[update_fields] = PreparedInsert(
+            RestoreSession, unique_fields=("upstream_id",), update_fields=update_fields)
+    return upsert.insert(RestoreSession(upstream_id=uuid.UUID(dto.id), **fields))
+
+
+# Every start runs these (prepared.py says why they are compiled once). The columns a session's upsert
+# updates depend only on the API version and on which portal fields a start sets: a handful of statements.
+_START_REQUEST_INSERT = PreparedInsert(StartRequest)
+_START_REQUEST_STARTED = PreparedUpdate(StartRequest, ("status", "session", "updated_at"))
+_SESSION_UPSERTS: dict[tuple[str, ...], PreparedInsert[RestoreSession]] = {}

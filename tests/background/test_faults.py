@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from tests.background import sample_tasks
 from tests.background.conftest import drain, free_port, wait_for
 from tests.background.conftest import test_database_url as database_url
 from tests.conftest import PASSWORD
+from tests.redis_server import Redis
 from tests.views.conftest import page_text
 
 
@@ -80,44 +79,13 @@ def test_a_task_running_while_the_database_drops_its_connections_is_recorded_and
     assert [number for number, _, _ in sample_tasks.runs(path)] == [1, 2], "each ran once"
 
 
-class Redis:
-    """A Redis server of the test's own on a spare port, to stop and start again (an outage and its end)."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                                         "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-        wait_for(self._answers, timeout=10, what="redis-server to answer")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        self.process = None
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-
 @pytest.fixture
 def redis_cache(settings: Any) -> Iterator[Redis]:
     """The portal's cache on a Redis of its own, down until the test starts it."""
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
     redis = Redis(free_port())
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis.url,
+    settings.CACHES = {"default": {"BACKEND": "portal.cache.RedisCache", "LOCATION": redis.url,
                                    "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
     yield redis
     redis.stop()
