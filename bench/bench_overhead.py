@@ -1,6 +1,8 @@
 """Benchmark 1 — the portal's own cost around one upstream call (issue #12, section 3).
 
-The simulator answers after 20 ms. The portal (gunicorn, 4 workers × 4 threads) runs on cores of its own,
+The simulator answers after 20 ms. The portal (gunicorn, 2 workers × 4 threads per core it is given, as README's
+production section advises: more processes than that on a core only trade CPU for context switches) runs on
+cores of its own,
 the simulator and this load generator on the others (``taskset``; with 2 cores: the portal on core 1, the
 rest on core 0). PostgreSQL and Redis are the machine's own services and are not pinned. Requests:
 
@@ -49,6 +51,8 @@ CLIENTS = 8
 PAIRS = ("start", "read")
 KINDS = ("start_direct", "start_portal", "read_direct", "read_portal")
 RATIO_TARGET = 1.3
+# gunicorn sized for the portal's cores (README, "Running in production").
+WORKERS_PER_CORE, THREADS = 2, 4
 GUNICORN_CPU_TARGET_MS = {"unknown_portal": 2.0, "read_portal": 3.0, "start_portal": 8.0}
 ONE_CLIENT_TARGET_MS = {"start": 10.0, "read": 4.0}
 # services.restore_sessions.LIVE_REFRESH_INTERVAL (2 s) and a margin: a session read again after this long is
@@ -107,7 +111,8 @@ def run(quick: bool) -> dict[str, Any]:
     load_before = os.getloadavg()
     with common.pinned_here(other_cpus), \
             common.portal_stack("overhead", redis=10, sim_args=("--latency-ms", "20", "--seed", "11"),
-                                users=["bench_helpdesk"], portal_cpus=portal_cpus, sim_cpus=other_cpus) as stack:
+                                users=["bench_helpdesk"], portal_cpus=portal_cpus, sim_cpus=other_cpus,
+                                workers=WORKERS_PER_CORE * len(portal_cpus), threads=THREADS) as stack:
         sim, base = stack.sim, stack.base
         org_id = common.sim_backed_up_organization(sim)["id"]
         sim_headers = {"Authorization": f"Bearer {common.sim_token(sim)}"}
