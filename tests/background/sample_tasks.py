@@ -18,10 +18,14 @@ def _append(path: str, number: int) -> None:
 
 
 def runs(path: str | Path) -> list[tuple[int, int, float]]:
+    """The runs recorded so far. Only complete lines: a read racing another worker's append can see the start of
+    its line (an append is atomic against other appends, not against reads), and a task that failed on that
+    half line would be retried after its backoff, when a --batch worker has already found the queue empty."""
     if not Path(path).exists():
         return []
-    return [(int(n), int(pid), float(at)) for n, pid, at in
-            (line.split() for line in Path(path).read_text().splitlines())]
+    text = Path(path).read_text()
+    complete = text[:text.rfind("\n") + 1]
+    return [(int(n), int(pid), float(at)) for n, pid, at in (line.split() for line in complete.splitlines())]
 
 
 @background_task(idempotent=True)
