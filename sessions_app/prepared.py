@@ -10,8 +10,8 @@ sits among the statement's parameters, and from then on only swaps the value in 
 way Django's own ModelIterable does, select_related objects and annotations included. A `PreparedInsert`
 compiles Django's own INSERT (with its ON CONFLICT clause, for an upsert) once and then only computes each
 column's value as Django does (pre_save, get_db_prep_save); a `PreparedUpdate` does the same for the UPDATE
-of save(update_fields=…). Both run their statements through Django's cursor,
-so query logging, execute wrappers and transactions see them as any other.
+of save(update_fields=…). All three run their statements through Django's cursor, so query logging, execute
+wrappers and transactions see them as any other.
 """
 from __future__ import annotations
 
@@ -143,31 +143,37 @@ class PreparedInsert(Generic[M]):
     """INSERT of one new instance of `model` (every concrete column but an automatic primary key), as
     `instance.save(force_insert=True)` does, or, given `unique_fields`, an upsert as
     `bulk_create([instance], update_conflicts=True, unique_fields=…, update_fields=…)` does. Sets the
-    instance's primary key (the existing row's, after an upsert) and marks it saved. Sends no save signals."""
+    instance's primary key (the existing row's, after an upsert) and marks it saved. Sends no save signals.
+    One statement per connection and set of `update_fields`."""
 
-    def __init__(self, model: type[M], *, unique_fields: tuple[str, ...] = (), update_fields: tuple[str, ...] = (),
-                 using: str = "default") -> None:
+    def __init__(self, model: type[M], *, unique_fields: tuple[str, ...] = (), using: str = "default") -> None:
+        meta = model._meta
         self._model = model
+        self._fields = [field for field in meta.local_concrete_fields
+                        if field is not meta.auto_field and not field.generated]
         self._unique_fields = unique_fields
-        self._update_fields = update_fields
         self._using = using
-        self._compiled: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _CompiledInsert] = weakref.WeakKeyDictionary()
+        self._compiled: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[tuple[str, ...], _CompiledInsert]] = (
+            weakref.WeakKeyDictionary())
         self._lock = threading.Lock()
 
-    def insert(self, instance: M) -> M:
+    def insert(self, instance: M, *, update_fields: tuple[str, ...] = ()) -> M:
         connection = connections[self._using]
-        fields = self._fields()
+        if not connection.features.can_return_columns_from_insert:
+            return self._insert_unprepared(instance, update_fields)  # SQLite before 3.35
         params = []
-        for field in fields:
+        for field in self._fields:
             value = field.pre_save(instance, True)
             if hasattr(value, "resolve_expression"):
                 raise TypeError(f"PreparedInsert takes plain values, not an expression for {field.name!r}.")
             params.append(field.get_db_prep_save(value, connection))
-        compiled = self._compiled.get(connection)
-        if compiled is None:
-            compiled = self._compile(connection, instance)
+        statements = self._compiled.get(connection)
+        if statements is None:
             with self._lock:
-                self._compiled[connection] = compiled
+                statements = self._compiled.setdefault(connection, {})
+        compiled = statements.get(update_fields)
+        if compiled is None:
+            compiled = statements[update_fields] = self._compile(connection, instance, update_fields)
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             row = list(cursor.fetchone() or ())
@@ -180,46 +186,50 @@ class PreparedInsert(Generic[M]):
         instance._state.db = self._using
         return instance
 
-    def _fields(self) -> list[Field[Any, Any]]:
-        meta = self._model._meta
-        return [field for field in meta.local_concrete_fields if field is not meta.auto_field and not field.generated]
+    def _insert_unprepared(self, instance: M, update_fields: tuple[str, ...]) -> M:
+        """Django's own INSERT, where the database cannot return the new row's key with it."""
+        if self._unique_fields:
+            self._model._default_manager.using(self._using).bulk_create(
+                [instance], update_conflicts=True, unique_fields=list(self._unique_fields),
+                update_fields=list(update_fields))
+        else:
+            instance.save(force_insert=True, using=self._using)
+        return instance
 
-    def _compile(self, connection: BaseDatabaseWrapper, instance: M) -> _CompiledInsert:
-        if not connection.features.can_return_columns_from_insert:
-            raise TypeError("PreparedInsert needs a database that returns columns from an INSERT.")
+    def _compile(self, connection: BaseDatabaseWrapper, instance: M, update_fields: tuple[str, ...]
+                 ) -> _CompiledInsert:
         meta = self._model._meta
-        fields = self._fields()
         query = InsertQuery(
             self._model, on_conflict=OnConflict.UPDATE if self._unique_fields else None,
-            update_fields=[meta.get_field(name) for name in self._update_fields],
+            update_fields=[meta.get_field(name) for name in update_fields],
             unique_fields=[meta.get_field(name) for name in self._unique_fields])
         # raw: the statement is compiled from the values already computed, without calling pre_save again
         # (it would move an auto_now column after its parameter was taken).
-        query.insert_values(fields, [instance], raw=True)
+        query.insert_values(self._fields, [instance], raw=True)
         compiler = query.get_compiler(using=self._using, connection=connection)
         returning = list(meta.db_returning_fields)
         compiler.returning_fields = returning
         [(sql, params)] = compiler.as_sql()
-        if len(params) != len(fields):
+        if len(params) != len(self._fields):
             raise TypeError(f"The INSERT of {meta.label} takes other parameters than one per column.")
         converters = compiler.get_converters([field.get_col(meta.db_table) for field in returning])
         return _CompiledInsert(sql=sql, returning=returning, converters=converters)
 
 
 class PreparedUpdate(Generic[M]):
-    """`instance.save(update_fields=fields)` of a stored row, its UPDATE written once per model and fields:
-    the columns get what save would write (pre_save refreshes auto_now columns). Raises DatabaseError when no
-    row has the instance's primary key, as save does. Sends no save signals."""
+    """`instance.save(update_fields=fields)` of a stored row, its UPDATE written once per database vendor and
+    fields: the columns get what save would write (pre_save refreshes auto_now columns). Raises DatabaseError
+    when no row has the instance's primary key, as save does. Sends no save signals."""
 
-    def __init__(self, model: type[M], fields: tuple[str, ...]) -> None:
+    def __init__(self, model: type[M], *, using: str = "default") -> None:
         self._model = model
-        self._field_names = fields
-        self._sql: dict[str, str] = {}  # by database vendor: only the quoting differs
+        self._using = using
+        self._sql: dict[tuple[str, tuple[str, ...]], str] = {}  # by vendor (only the quoting differs) and fields
 
-    def save(self, instance: M, *, using: str = "default") -> None:
-        connection = connections[using]
+    def save(self, instance: M, update_fields: tuple[str, ...]) -> None:
+        connection = connections[self._using]
         meta = self._model._meta
-        fields: list[Field[Any, Any]] = [meta.get_field(name) for name in self._field_names]  # type: ignore[misc]
+        fields: list[Field[Any, Any]] = [meta.get_field(name) for name in update_fields]  # type: ignore[misc]
         params = []
         for field in fields:
             value = field.pre_save(instance, False)
@@ -227,11 +237,11 @@ class PreparedUpdate(Generic[M]):
                 raise TypeError(f"PreparedUpdate takes plain values of plain fields, not {field.name!r}.")
             params.append(field.get_db_prep_save(value, connection))
         params.append(meta.pk.get_db_prep_value(instance.pk, connection))
-        sql = self._sql.get(connection.vendor)
+        sql = self._sql.get((connection.vendor, update_fields))
         if sql is None:
             quote = connection.ops.quote_name
             columns = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
-            sql = self._sql[connection.vendor] = (
+            sql = self._sql[(connection.vendor, update_fields)] = (
                 f"UPDATE {quote(meta.db_table)} SET {columns} WHERE {quote(str(meta.pk.column))} = %s")
         with connection.cursor() as cursor:
             cursor.execute(sql, params)

@@ -114,17 +114,23 @@ def test_an_insert_writes_every_column_sets_the_key_and_auto_now_add() -> None:
 
 def test_an_upsert_updates_the_row_that_collides_and_answers_with_its_key() -> None:
     first = session(organization("Contoso"))
-    upserts = PreparedInsert(RestoreSession, unique_fields=("upstream_id",), update_fields=("state", "reason"))
+    upserts = PreparedInsert(RestoreSession, unique_fields=("upstream_id",))
     row = upserts.insert(RestoreSession(upstream_id=first.upstream_id, workload="exchange", state="stopped",
                                         reason="synced", creation_time=first.creation_time,
-                                        fetched_at=timezone.now(), api_version=8, organization_name="ignored"))
+                                        fetched_at=timezone.now(), api_version=8, organization_name="ignored"),
+                         update_fields=("state", "reason"))
     assert row.pk == first.pk
     stored = RestoreSession.objects.get(pk=first.pk)
     assert (stored.state, stored.reason, stored.organization_name) == ("stopped", "synced", "Contoso")
     other = upserts.insert(RestoreSession(upstream_id=uuid.uuid4(), workload="exchange", state="working",
                                           creation_time=first.creation_time, fetched_at=timezone.now(),
-                                          api_version=8))
+                                          api_version=8), update_fields=("state", "reason"))
     assert other.pk != first.pk and RestoreSession.objects.count() == 2
+    upserts.insert(RestoreSession(upstream_id=first.upstream_id, workload="exchange", state="working",
+                                  reason="not written", creation_time=first.creation_time,
+                                  fetched_at=timezone.now(), api_version=8), update_fields=("state",))
+    stored = RestoreSession.objects.get(pk=first.pk)
+    assert (stored.state, stored.reason) == ("working", "synced"), "another set of columns, another statement"
 
 
 def test_a_duplicate_raises_djangos_integrity_error_and_the_transaction_rolls_back() -> None:
@@ -149,7 +155,7 @@ def test_an_update_writes_the_fields_named_refreshes_auto_now_and_leaves_the_res
     before = RestoreSession.objects.get(pk=stored.pk).updated_at
     stored.state, stored.reason, stored.organization = "stopped", "not written", fabrikam
     with CaptureQueriesContext(connection) as queries:
-        PreparedUpdate(RestoreSession, ("state", "organization", "updated_at")).save(stored)
+        PreparedUpdate(RestoreSession).save(stored, ("state", "organization", "updated_at"))
     assert len(queries) == 1
     again = RestoreSession.objects.get(pk=stored.pk)
     assert (again.state, again.reason, again.organization_id) == ("stopped", "lost mail", fabrikam.pk)
@@ -160,4 +166,19 @@ def test_an_update_of_a_row_that_is_gone_raises_as_save_does() -> None:
     stored = session(organization("Contoso"))
     RestoreSession.objects.filter(pk=stored.pk).delete()
     with pytest.raises(DatabaseError, match="did not affect any rows"):
-        PreparedUpdate(RestoreSession, ("state",)).save(stored)
+        PreparedUpdate(RestoreSession).save(stored, ("state",))
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="every PostgreSQL returns columns from an INSERT")
+def test_without_returning_from_insert_djangos_own_insert_and_upsert_are_used(monkeypatch: Any) -> None:
+    # SQLite before 3.35 (Django 5.2 supports 3.31) cannot return the new row's key with the INSERT.
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
+    row = PreparedInsert(Organization).insert(Organization(upstream_id=uuid.uuid4(), name="Contoso",
+                                                           fetched_at=timezone.now()))
+    assert row.pk is not None and Organization.objects.get(pk=row.pk).name == "Contoso"
+    first = session(row)
+    PreparedInsert(RestoreSession, unique_fields=("upstream_id",)).insert(
+        RestoreSession(upstream_id=first.upstream_id, workload="exchange", state="stopped",
+                       creation_time=first.creation_time, fetched_at=timezone.now(), api_version=8),
+        update_fields=("state",))
+    assert RestoreSession.objects.get(pk=first.pk).state == "stopped"

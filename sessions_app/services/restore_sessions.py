@@ -52,17 +52,12 @@ def restore_session_update_from(*, session: RestoreSession, dto: RestoreSessionD
     changed = [name for name, value in fields.items() if name == "fetched_at" or getattr(session, name) != value]
     for name, value in fields.items():
         setattr(session, name, value)
-    update_fields = (*changed, "updated_at")
-    update = _SESSION_UPDATES.get(update_fields)
-    if update is None:
-        update = _SESSION_UPDATES[update_fields] = PreparedUpdate(RestoreSession, update_fields)
-    update.save(session)
+    _SESSION_UPDATE.save(session, (*changed, "updated_at"))
     return session
 
 
-# Every read of a working session writes what changed (prepared.py says why the UPDATE is written once). Bounded:
-# one statement per set of changed columns, and most re-reads change only fetched_at.
-_SESSION_UPDATES: dict[tuple[str, ...], PreparedUpdate[RestoreSession]] = {}
+# Every read of a working session writes what changed (prepared.py says why the UPDATE is written once).
+_SESSION_UPDATE = PreparedUpdate(RestoreSession)
 
 
 def restore_session_for_viewer(*, actor: AbstractBaseUser | AnonymousUser, upstream_id: str) -> RestoreSession:

@@ -383,7 +383,7 @@ def _record_started(*, request: StartRequest, actor: User, dto: RestoreSessionDT
         session = _session_store_started(dto=dto, api_version=client.dialect.version, portal_fields=portal_fields)
         request.status = StartRequest.Status.STARTED
         request.session = session
-        _START_REQUEST_STARTED.save(request)
+        _START_REQUEST_UPDATE.save(request, ("status", "session", "updated_at"))
         details = _request_details(request)
         if adopted_after:
             details["adopted_after"] = adopted_after
@@ -397,16 +397,11 @@ def _session_store_started(*, dto: RestoreSessionDTO, api_version: int, portal_f
     """Insert the record of a session the portal started, in one statement. A sync that read the session
     in the meantime has inserted it already: then that row takes the portal's fields."""
     fields = {**upstream_fields(dto, api_version=api_version), **portal_fields}
-    update_fields = (*fields, "updated_at")
-    upsert = _SESSION_UPSERTS.get(update_fields)
-    if upsert is None:
-        upsert = _SESSION_UPSERTS[update_fields] = PreparedInsert(
-            RestoreSession, unique_fields=("upstream_id",), update_fields=update_fields)
-    return upsert.insert(RestoreSession(upstream_id=uuid.UUID(dto.id), **fields))
+    return _SESSION_UPSERT.insert(RestoreSession(upstream_id=uuid.UUID(dto.id), **fields),
+                                  update_fields=(*fields, "updated_at"))
 
 
-# Every start runs these (prepared.py says why they are compiled once). The columns a session's upsert
-# updates depend only on the API version and on which portal fields a start sets: a handful of statements.
+# Every start runs these (prepared.py says why they are compiled once).
 _START_REQUEST_INSERT = PreparedInsert(StartRequest)
-_START_REQUEST_STARTED = PreparedUpdate(StartRequest, ("status", "session", "updated_at"))
-_SESSION_UPSERTS: dict[tuple[str, ...], PreparedInsert[RestoreSession]] = {}
+_START_REQUEST_UPDATE = PreparedUpdate(StartRequest)
+_SESSION_UPSERT = PreparedInsert(RestoreSession, unique_fields=("upstream_id",))
